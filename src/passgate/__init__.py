@@ -1,0 +1,3 @@
+"""passgate: change a password in an LDAP directory, over HTTP, behind tokens."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""HTTP: reading requests and presenting results. Nothing here speaks LDAP."""

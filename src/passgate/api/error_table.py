@@ -1,0 +1,51 @@
+"""The one table from passgate errors to both endpoints' answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from passgate import errors as e
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    status: int
+    code: int  # v1 error.code
+    message: str  # v1 error.message (exact, contract section 1)
+    workspace_code: str  # workspace Errors[].Code (contract section 2)
+    workspace_field: str | None = None
+    workspace_type: int = 1  # 0 validation, 1 business rule, 2 system
+
+
+INTERNAL = ErrorSpec(500, 5000, "Internal error", "InternalError", None, 2)
+
+TABLE: dict[type[e.PassgateError], ErrorSpec] = {
+    e.ValidationFailed: ErrorSpec(400, 1001, "Validation failed", "Required", None, 0),
+    e.NoCredentials: ErrorSpec(401, 4002, "No auth token", "Unauthorized", None, 2),
+    e.InvalidCredentials: ErrorSpec(401, 4001, "Unauthorized", "Unauthorized", None, 2),
+    e.Forbidden: ErrorSpec(403, 4003, "Forbidden", "Forbidden", None, 2),
+    e.TooManyAttempts: ErrorSpec(429, 4029, "Too many attempts", "TooManyAttempts", None, 2),
+    e.UserNotFound: ErrorSpec(404, 3001, "Entity not found", "NotFound", None, 1),
+    e.IncorrectOldPassword: ErrorSpec(
+        400, 5023, "Incorrect old password", "IncorrectPassword", "CurrentPassword", 1
+    ),
+    e.PasswordPolicyRejected: ErrorSpec(
+        400, 5024, "New password rejected by password policy", "PasswordPolicy", "NewPassword", 1
+    ),
+    e.PasswordExpired: ErrorSpec(
+        400, 5025, "Password expired", "PasswordExpired", "CurrentPassword", 1
+    ),
+    e.AccountLocked: ErrorSpec(400, 5026, "Account locked", "AccountLocked", None, 1),
+    e.DirectoryUnavailable: ErrorSpec(
+        503, 5030, "Directory unavailable", "DirectoryUnavailable", None, 2
+    ),
+}
+
+
+def spec_for(error: BaseException) -> ErrorSpec:
+    """The answer for an error: its class's row, else its nearest ancestor's, else 500."""
+    for cls in type(error).__mro__:
+        spec = TABLE.get(cls)  # type: ignore[call-overload]
+        if spec is not None:
+            return spec
+    return INTERNAL

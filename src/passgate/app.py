@@ -1,0 +1,132 @@
+"""The FastAPI application, built by a factory from Settings (no work at import)."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from passgate import __version__
+from passgate.api import routes_v1
+from passgate.api.deps import Components
+from passgate.api.error_table import INTERNAL, spec_for
+from passgate.api.presenters import v1_error
+from passgate.auth.authenticator import authenticator_from_settings
+from passgate.auth.base import Authenticator
+from passgate.config import Settings, env_name
+from passgate.directory.base import Directory
+from passgate.directory.connection import Connector
+from passgate.directory.ldap_directory import LdapDirectory
+from passgate.directory.mappers import SearchMapper, TemplateMapper, UserMapper
+from passgate.errors import ConfigurationError, PassgateError
+from passgate.service import PasswordService
+
+log = logging.getLogger("passgate")
+
+
+def mapper_from_settings(settings: Settings) -> UserMapper:
+    search = SearchMapper(
+        users_dn=settings.ldap_users_dn,
+        object_classes=settings.user_object_classes,
+        user_id_attribute=settings.ldap_user_id_attribute,
+        username_attribute=settings.ldap_username_attribute,
+        scope=settings.ldap_search_scope,
+    )
+    if settings.ldap_user_dn_template:
+        return TemplateMapper(settings.ldap_user_dn_template, search)
+    return search
+
+
+def directory_from_settings(settings: Settings) -> Directory:
+    if settings.ldap_vendor == "ad":
+        raise ConfigurationError(
+            f"{env_name('ldap_vendor')}=ad: Active Directory is not supported by this version yet"
+        )
+    return LdapDirectory(
+        Connector(settings),
+        mapper_from_settings(settings),
+        time_limit=settings.ldap_operation_timeout,
+    )
+
+
+class ResponseGuard:
+    """Every answer gets ``Cache-Control: no-store``; no exception escapes as a trace.
+
+    Starlette re-raises unhandled exceptions to the server, which would log
+    their message; here they become a 500 with the traceback's frames
+    logged but not the message (a library's message could quote input).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, guarded_send)
+        except Exception as exc:
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error(
+                "%s %s -> 5000: unexpected %s\n%s",
+                scope.get("method"),
+                scope.get("path"),
+                type(exc).__name__,
+                frames,
+            )
+            if not started:
+                await v1_error(PassgateError())(scope, receive, guarded_send)
+
+
+def _log_error(request: Request, error: PassgateError) -> None:
+    spec = spec_for(error)
+    where = f"{request.method} {request.url.path}"
+    if spec is INTERNAL:
+        log.error("%s -> %s: %s", where, spec.code, error.log_message or type(error).__name__)
+    else:
+        log.info("%s -> %s: %s", where, spec.code, error.log_message or type(error).__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    directory: Directory | None = None,
+    authenticator: Authenticator | None = None,
+) -> FastAPI:
+    """Build the service. Tests pass their own directory or authenticator."""
+    app = FastAPI(
+        title="passgate",
+        version=__version__,
+        description="Change a password in an LDAP directory, verified by a bind as the user.",
+    )
+    app.state.components = Components(
+        settings=settings,
+        authenticator=authenticator or authenticator_from_settings(settings),
+        service=PasswordService(directory or directory_from_settings(settings)),
+        ldap_slots=anyio.CapacityLimiter(settings.ldap_max_concurrency),
+    )
+    app.include_router(routes_v1.router)
+    app.add_middleware(ResponseGuard)
+
+    @app.exception_handler(PassgateError)
+    async def passgate_error(request: Request, exc: PassgateError) -> JSONResponse:
+        _log_error(request, exc)
+        return v1_error(exc)
+
+    return app

@@ -1,0 +1,1 @@
+"""Who is calling: tokens and API keys become a :class:`Caller`."""

@@ -1,0 +1,51 @@
+"""The one authenticator both endpoints use: a bearer token or an API key."""
+
+from __future__ import annotations
+
+from passgate.auth.api_keys import ApiKeyVerifier, load_api_keys
+from passgate.auth.base import Caller, Credentials
+from passgate.auth.jwt import TokenVerifier, load_public_key
+from passgate.config import Settings, env_name
+from passgate.errors import ConfigurationError, InvalidCredentials, NoCredentials
+
+
+class CompositeAuthenticator:
+    """Tokens go to the token verifier, API keys to the key verifier."""
+
+    def __init__(self, tokens: TokenVerifier | None, api_keys: ApiKeyVerifier | None) -> None:
+        self._tokens = tokens
+        self._api_keys = api_keys
+
+    def authenticate(self, credentials: Credentials) -> Caller:
+        if credentials.bearer_token:
+            if self._tokens is None:
+                raise InvalidCredentials("bearer tokens are not configured")
+            return self._tokens.verify(credentials.bearer_token)
+        if credentials.api_key:
+            if self._api_keys is None:
+                raise InvalidCredentials("API keys are not configured")
+            return self._api_keys.verify(credentials.api_key)
+        raise NoCredentials("no credentials presented")
+
+
+def authenticator_from_settings(settings: Settings) -> CompositeAuthenticator:
+    tokens = None
+    if settings.auth_jwks_url:
+        raise ConfigurationError(
+            f"{env_name('auth_jwks_url')}: JWKS is not supported by this version yet; "
+            f"use {env_name('auth_public_key_file')}"
+        )
+    if settings.auth_public_key_file is not None:
+        assert settings.auth_issuer is not None  # enforced by Settings
+        tokens = TokenVerifier(
+            load_public_key(settings.auth_public_key_file),
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            user_id_claim=settings.auth_user_id_claim,
+            username_claim=settings.auth_username_claim,
+            leeway=settings.auth_leeway,
+        )
+    api_keys = None
+    if settings.api_keys_file is not None:
+        api_keys = ApiKeyVerifier(load_api_keys(settings.api_keys_file))
+    return CompositeAuthenticator(tokens, api_keys)

@@ -1,0 +1,56 @@
+"""The caller model and the authenticator seam."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+OBJECT_ID = re.compile(r"^[a-fA-F0-9]{24}$")
+
+
+class CallerKind(StrEnum):
+    USER = "user"  # a person's token
+    SERVICE = "service"  # a client-credentials (service-account) token
+    API_KEY = "api_key"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated caller. Holds no credential."""
+
+    kind: CallerKind
+    name: str
+    user_id: str | None = None
+    username: str | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    def is_user(self, user_id: str) -> bool:
+        """Whether this caller is the person with this userId (ids compare case-insensitively)."""
+        return (
+            self.kind is CallerKind.USER
+            and self.user_id is not None
+            and self.user_id.lower() == user_id.lower()
+        )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the request presented. ``repr`` never shows the values."""
+
+    bearer_token: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
+
+    @property
+    def empty(self) -> bool:
+        return not self.bearer_token and not self.api_key
+
+
+class Authenticator(Protocol):
+    def authenticate(self, credentials: Credentials) -> Caller:
+        """Return the caller, or raise NoCredentials / InvalidCredentials."""
+        ...

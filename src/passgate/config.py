@@ -1,0 +1,158 @@
+"""Every setting passgate reads, in one class, built by a factory.
+
+Names follow Keycloak's LDAP user federation (``connectionUrl`` becomes
+``PASSGATE_LDAP_CONNECTION_URL`` and so on). Values come from the
+environment and from ``.env``; nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from passgate.errors import ConfigurationError
+
+ENV_PREFIX = "PASSGATE_"
+
+
+def env_name(field_name: str) -> str:
+    return ENV_PREFIX + field_name.upper()
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """passgate's configuration. Field ``x_y`` is the variable ``PASSGATE_X_Y``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    # -- LDAP (Keycloak: LDAP user federation) --------------------------------
+    ldap_connection_url: str
+    ldap_start_tls: bool = False
+    ldap_ca_file: Path | None = None
+    ldap_bind_dn: str
+    ldap_bind_credential: SecretStr
+    ldap_users_dn: str
+    ldap_user_id_attribute: str = "passgateUserId"
+    ldap_username_attribute: str = "uid"
+    ldap_user_object_classes: str = "inetOrgPerson"
+    ldap_vendor: Literal["other", "rhds", "ad"] = "other"
+    ldap_allow_insecure: bool = False
+    ldap_search_scope: Literal["sub", "one"] = "sub"
+    ldap_user_dn_template: str | None = None
+    ldap_connect_timeout: int = Field(default=5, ge=1, le=300)  # seconds
+    ldap_operation_timeout: int = Field(default=10, ge=1, le=600)  # seconds
+    ldap_max_concurrency: int = Field(default=32, ge=1, le=1024)
+
+    # -- callers ---------------------------------------------------------------
+    auth_jwks_url: str | None = None
+    auth_public_key_file: Path | None = None
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+    auth_user_id_claim: str = "sub"
+    auth_username_claim: str = "preferred_username"
+    auth_admin_role: str = "password-admin"
+    auth_leeway: int = Field(default=10, ge=0, le=300)
+    api_keys_file: Path | None = None
+
+    # -- derived views ---------------------------------------------------------
+
+    @property
+    def ldap_urls(self) -> list[str]:
+        return self.ldap_connection_url.split()
+
+    @property
+    def user_object_classes(self) -> list[str]:
+        return [c.strip() for c in self.ldap_user_object_classes.split(",") if c.strip()]
+
+    # -- checks ------------------------------------------------------------------
+
+    @field_validator("ldap_connection_url")
+    @classmethod
+    def _urls_are_ldap(cls, value: str) -> str:
+        urls = value.split()
+        if not urls:
+            raise ValueError("at least one ldap:// or ldaps:// URL is required")
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme.lower() not in ("ldap", "ldaps") or not parts.hostname:
+                raise ValueError(f"{url!r} is not an ldap:// or ldaps:// URL with a host")
+        return value
+
+    @field_validator("ldap_user_object_classes")
+    @classmethod
+    def _some_object_class(cls, value: str) -> str:
+        if not [c for c in value.split(",") if c.strip()]:
+            raise ValueError("at least one object class is required")
+        return value
+
+    @field_validator("ldap_user_dn_template")
+    @classmethod
+    def _template_has_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and "{userId}" not in value:
+            raise ValueError("must contain the placeholder {userId}")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Settings:
+        if not (self.ldap_start_tls or self.ldap_allow_insecure):
+            for url in self.ldap_urls:
+                parts = urlsplit(url)
+                if parts.scheme.lower() == "ldap" and not _is_loopback(parts.hostname or ""):
+                    raise ValueError(
+                        f"{env_name('ldap_connection_url')}: {url} would send passwords in "
+                        f"cleartext; use ldaps://, set {env_name('ldap_start_tls')}=true, or "
+                        f"set {env_name('ldap_allow_insecure')}=true"
+                    )
+        if self.auth_jwks_url and self.auth_public_key_file:
+            raise ValueError(
+                f"{env_name('auth_jwks_url')} and {env_name('auth_public_key_file')}: "
+                "set one, not both"
+            )
+        if (self.auth_jwks_url or self.auth_public_key_file) and not self.auth_issuer:
+            raise ValueError(
+                f"{env_name('auth_issuer')}: required when tokens are accepted "
+                f"({env_name('auth_jwks_url')} or {env_name('auth_public_key_file')})"
+            )
+        if not (self.auth_jwks_url or self.auth_public_key_file or self.api_keys_file):
+            raise ValueError(
+                f"{env_name('auth_public_key_file')}: no way to authenticate callers; set "
+                f"it, {env_name('auth_jwks_url')} or {env_name('api_keys_file')}"
+            )
+        return self
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        loc = item.get("loc", ())
+        msg = str(item.get("msg", "invalid"))
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if loc:
+            lines.append(f"{env_name(str(loc[0]))}: {msg}")
+        else:
+            lines.append(msg)
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings from the environment (and ``.env``), or raise a readable error."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc)) from None

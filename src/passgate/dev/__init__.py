@@ -1,0 +1,1 @@
+"""The throwaway directory behind ``passgate dev`` and the test suite."""

@@ -1,0 +1,55 @@
+"""A throwaway token issuer: an RSA key pair and RS256 tokens shaped like Keycloak's."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+
+class DevIssuer:
+    def __init__(self, issuer: str = "http://127.0.0.1:8080/realms/dev") -> None:
+        self.issuer = issuer
+        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def public_pem(self) -> bytes:
+        return self.private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def write_public_key(self, path: Path) -> Path:
+        path.write_bytes(self.public_pem())
+        return path
+
+    def token(
+        self,
+        sub: str,
+        *,
+        username: str | None = None,
+        roles: list[str] | None = None,
+        client_roles: dict[str, list[str]] | None = None,
+        lifetime: int = 3600,
+        **claims: Any,
+    ) -> str:
+        now = int(time.time())
+        payload: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": sub,
+            "iat": now,
+            "exp": now + lifetime,
+            "jti": str(uuid.uuid4()),
+            "typ": "Bearer",
+            "azp": "passgate-portal",
+            "realm_access": {"roles": roles or []},
+        }
+        if username:
+            payload["preferred_username"] = username
+        if client_roles:
+            payload["resource_access"] = {c: {"roles": r} for c, r in client_roles.items()}
+        payload.update(claims)
+        return jwt.encode(payload, self.private_key, algorithm="RS256", headers={"kid": "dev"})

@@ -1,0 +1,1 @@
+"""Everything that speaks LDAP. Nothing above this package sees a result code."""

@@ -1,0 +1,125 @@
+"""Opening LDAP connections: failover across URLs, TLS, timeouts.
+
+This module and :mod:`passgate.directory.ldap_directory` are the only
+places that touch ldap3 connections; ldap3's exceptions are translated into
+passgate's errors here, in :func:`translated_ldap_errors`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import ldap3
+from ldap3.core import exceptions as ldap_exc
+
+from passgate.config import Settings
+from passgate.errors import (
+    DirectoryMisconfigured,
+    DirectoryUnavailable,
+    PassgateError,
+)
+
+log = logging.getLogger(__name__)
+
+# Results that mean "the server is there but cannot serve now".
+UNAVAILABLE_RESULTS = frozenset({51, 52})  # busy, unavailable
+
+
+@contextlib.contextmanager
+def translated_ldap_errors(action: str) -> Iterator[None]:
+    """Turn ldap3's exceptions into passgate's; passgate's own errors pass through."""
+    try:
+        yield
+    except PassgateError:
+        raise
+    except (ldap_exc.LDAPCommunicationError, ldap_exc.LDAPStartTLSError, OSError) as exc:
+        raise DirectoryUnavailable(f"{action}: {type(exc).__name__}: {exc}") from None
+    except ldap_exc.LDAPException as exc:
+        raise PassgateError(f"{action}: {type(exc).__name__}: {exc}") from None
+
+
+class Connector:
+    """Opens connections to the first configured server that answers, in order."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._tls = self._tls_config(settings)
+        self._urls = settings.ldap_urls
+
+    @staticmethod
+    def _tls_config(settings: Settings) -> ldap3.Tls:
+        return ldap3.Tls(
+            validate=ssl.CERT_REQUIRED,
+            version=ssl.PROTOCOL_TLS_CLIENT,
+            ca_certs_file=str(settings.ldap_ca_file) if settings.ldap_ca_file else None,
+        )
+
+    def _server(self, url: str) -> ldap3.Server:
+        parts = urlsplit(url)
+        use_ssl = parts.scheme.lower() == "ldaps"
+        return ldap3.Server(
+            parts.hostname,
+            port=parts.port or (636 if use_ssl else 389),
+            use_ssl=use_ssl,
+            tls=self._tls,
+            get_info=ldap3.NONE,
+            connect_timeout=self._settings.ldap_connect_timeout,
+        )
+
+    def open(self, user: str | None = None, password: str | None = None) -> ldap3.Connection:
+        """An open (TLS-protected where configured) connection that is not bound yet."""
+        last: Exception | None = None
+        # A fresh Server per attempt: ldap3 marks an address that failed once
+        # as unavailable for several seconds, shared by every thread; the
+        # failover order is ours to decide.
+        for url in self._urls:
+            server = self._server(url)
+            conn = ldap3.Connection(
+                server,
+                user=user,
+                password=password,
+                auto_bind=ldap3.AUTO_BIND_NONE,
+                client_strategy=ldap3.SYNC,
+                receive_timeout=self._settings.ldap_operation_timeout,
+                auto_referrals=False,
+                raise_exceptions=False,
+                read_only=False,
+            )
+            try:
+                conn.open()
+                if self._settings.ldap_start_tls and not server.ssl and not conn.start_tls():
+                    raise ldap_exc.LDAPStartTLSError(f"StartTLS refused: {conn.result}")
+                return conn
+            except (ldap_exc.LDAPCommunicationError, ldap_exc.LDAPStartTLSError, OSError) as exc:
+                log.warning("directory server %s unusable: %s", server.name, exc)
+                last = exc
+                close_quietly(conn)
+        raise DirectoryUnavailable(f"no directory server answered (last error: {last})")
+
+    def service_connection(self) -> ldap3.Connection:
+        """A connection bound as the service account (``PASSGATE_LDAP_BIND_DN``)."""
+        settings = self._settings
+        conn = self.open(
+            settings.ldap_bind_dn, settings.ldap_bind_credential.get_secret_value()
+        )
+        with translated_ldap_errors("service account bind"):
+            if not conn.bind():
+                result = conn.result
+                close_quietly(conn)
+                code = result.get("result")
+                if code in UNAVAILABLE_RESULTS:
+                    raise DirectoryUnavailable(f"service bind: result {code}")
+                raise DirectoryMisconfigured(
+                    f"the directory refused the service account bind "
+                    f"({code} {result.get('description')}: {result.get('message')})"
+                )
+        return conn
+
+
+def close_quietly(conn: ldap3.Connection) -> None:
+    with contextlib.suppress(Exception):
+        conn.unbind()

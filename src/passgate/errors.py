@@ -1,0 +1,121 @@
+"""Every failure passgate reports, as one tree.
+
+::
+
+    PassgateError                      500 / 5000  Internal error
+    ├── ValidationFailed               400 / 1001  bad userId or body (carries field details)
+    ├── NoCredentials                  401 / 4002  nothing to authenticate with
+    ├── InvalidCredentials             401 / 4001  bad token or API key
+    ├── Forbidden                      403 / 4003  caller may not act on this user
+    ├── TooManyAttempts                429 / 4029  attempt limiter tripped (carries retry_after)
+    ├── UserNotFound                   404 / 3001  no entry has this userId
+    ├── AmbiguousUser                  500 / 5000  several entries have this userId
+    ├── IncorrectOldPassword           400 / 5023  the bind with the old password failed
+    ├── PasswordPolicyRejected         400 / 5024  the new password was refused (carries reason)
+    ├── PasswordExpired                400 / 5025  right but expired, and no way to set it
+    ├── AccountLocked                  400 / 5026  locked or disabled
+    ├── DirectoryUnavailable           503 / 5030  no LDAP server answered in time
+    └── DirectoryMisconfigured         500 / 5000  the directory refuses passgate itself
+
+Errors carry what the HTTP presenters need (a kind, a policy reason, field
+details) and nothing secret: never a password, never an LDAP diagnostic
+text meant for operators (that goes to the log, at the edge that saw it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class PolicyReason(StrEnum):
+    """Why a new password was refused (contract section 4)."""
+
+    TOO_SHORT = "passwordTooShort"
+    TOO_LONG = "passwordTooLong"
+    IN_HISTORY = "passwordInHistory"
+    TOO_YOUNG = "passwordTooYoung"
+    QUALITY = "insufficientPasswordQuality"
+    SAME_AS_OLD = "sameAsOld"
+    CONTAINS_USERNAME = "containsUsername"
+    TOO_WEAK = "tooWeak"
+    DIRECTORY_REJECTED = "directoryRejected"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One invalid input field: its public name and a short, non-secret reason."""
+
+    field: str
+    reason: str
+
+
+class PassgateError(Exception):
+    """Base of every error passgate reports; on its own it means 'internal error'."""
+
+    def __init__(self, log_message: str = "") -> None:
+        # log_message is for operators; it must never contain a password.
+        super().__init__(log_message or type(self).__name__)
+        self.log_message = log_message
+
+
+class ValidationFailed(PassgateError):
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("validation failed: " + ", ".join(p.field for p in problems))
+        self.problems = problems
+
+
+class NoCredentials(PassgateError):
+    pass
+
+
+class InvalidCredentials(PassgateError):
+    pass
+
+
+class Forbidden(PassgateError):
+    pass
+
+
+class TooManyAttempts(PassgateError):
+    def __init__(self, retry_after: int, log_message: str = "") -> None:
+        super().__init__(log_message)
+        self.retry_after = retry_after
+
+
+class UserNotFound(PassgateError):
+    pass
+
+
+class AmbiguousUser(PassgateError):
+    pass
+
+
+class IncorrectOldPassword(PassgateError):
+    pass
+
+
+class PasswordPolicyRejected(PassgateError):
+    def __init__(self, reason: PolicyReason, log_message: str = "") -> None:
+        super().__init__(log_message or f"new password refused: {reason.value}")
+        self.reason = reason
+
+
+class PasswordExpired(PassgateError):
+    pass
+
+
+class AccountLocked(PassgateError):
+    pass
+
+
+class DirectoryUnavailable(PassgateError):
+    pass
+
+
+class DirectoryMisconfigured(PassgateError):
+    pass
+
+
+class ConfigurationError(Exception):
+    """Settings that cannot work; the message names the environment variable."""
