@@ -21,6 +21,7 @@ DEFAULT_POLICY_DN = f"cn=default,{POLICIES_DN}"
 SERVICE_POLICY_DN = f"cn=service,{POLICIES_DN}"
 EXPIRING_POLICY_DN = f"cn=expiring,{POLICIES_DN}"
 MIN_AGE_POLICY_DN = f"cn=min-age,{POLICIES_DN}"
+MAX_LENGTH_POLICY_DN = f"cn=max-length,{POLICIES_DN}"
 
 
 def ssha(password: str) -> str:
@@ -111,6 +112,7 @@ def base_ldif() -> str:
         # Passwords older than a day expire, with no grace logins.
         policy(EXPIRING_POLICY_DN, pwdMaxAge="86400"),
         policy(MIN_AGE_POLICY_DN, pwdMinAge="3600"),
+        policy(MAX_LENGTH_POLICY_DN, pwdMaxLength="20"),
         _entry(
             SERVICE_DN,
             [

@@ -1,0 +1,99 @@
+"""A TCP proxy that cuts the connection around the first LDAP extended request.
+
+Used to prove that passgate reports what the directory actually did when a
+connection breaks mid-change (contract section 3, step 4).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from enum import Enum
+
+EXTENDED_REQUEST = 0x77  # [APPLICATION 23] constructed, RFC 4511 section 4.12
+
+
+class Cut(Enum):
+    BEFORE_FORWARDING = "before"  # the server never sees the request
+    AFTER_FORWARDING = "after"  # the server gets it; the client never sees the answer
+
+
+def _op_tag(message: bytes) -> int | None:
+    """The protocolOp tag of a BER LDAPMessage: SEQUENCE { messageID INTEGER, protocolOp ... }."""
+    try:
+        if message[0] != 0x30:
+            return None
+        i = 2 if message[1] < 0x80 else 2 + (message[1] & 0x7F)
+        if message[i] != 0x02:
+            return None
+        return message[i + 2 + message[i + 1]]
+    except IndexError:
+        return None
+
+
+class FaultProxy:
+    def __init__(self, target_port: int, cut: Cut) -> None:
+        self.target = ("127.0.0.1", target_port)
+        self.cut = cut
+        self.armed = True
+        self.tripped = threading.Event()
+        self._dropping = False
+        self._dropped = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"ldap://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self._stop = True
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            threading.Thread(target=self._pump_up, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump_down, args=(upstream, client), daemon=True).start()
+
+    def _pump_up(self, client: socket.socket, upstream: socket.socket) -> None:
+        try:
+            while data := client.recv(65536):
+                if self.armed and _op_tag(data) == EXTENDED_REQUEST:
+                    self.armed = False
+                    if self.cut is Cut.AFTER_FORWARDING:
+                        # The server acts on it; its answer is swallowed.
+                        self._dropping = True
+                        upstream.sendall(data)
+                        self._dropped.wait(timeout=5)
+                        self._dropping = False
+                    self.tripped.set()
+                    client.shutdown(socket.SHUT_RDWR)
+                    client.close()
+                    upstream.close()
+                    return
+                upstream.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (client, upstream):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def _pump_down(self, upstream: socket.socket, client: socket.socket) -> None:
+        try:
+            while data := upstream.recv(65536):
+                if self._dropping:
+                    self._dropped.set()
+                    return
+                client.sendall(data)
+        except OSError:
+            pass

@@ -1,0 +1,122 @@
+"""No password ever reaches a log line: in-process at DEBUG, and from a real ``passgate serve``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from passgate.dev import seed
+from passgate.dev.slapd import Slapd, free_port
+from passgate.dev.tokens import DevIssuer
+from tests.conftest import Directory
+from tests.faultproxy import Cut, FaultProxy
+from tests.integration.helpers import change, user_token
+
+SECRETS = [
+    "Initial-Passw0rd!",
+    "Brand-N3w-Passw0rd!",
+    "Wrong-Passw0rd-XYZ",
+    "Sh0rt-pw!",
+    "{SSHA}abcdefghijkl",
+    "x" * 129,
+    "Unlucky-Passw0rd-Q",
+]
+
+
+def exercise(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+    user = directory.add_user(password=SECRETS[0])
+    token = user_token(issuer, user.user_id)
+    other = user_token(issuer, "f" * 24)
+    for old, new in [
+        (SECRETS[2], SECRETS[1]),  # wrong old password
+        (SECRETS[0], SECRETS[3]),  # too short
+        (SECRETS[0], SECRETS[4]),  # quality
+        (SECRETS[0], SECRETS[5]),  # validation: too long
+        (SECRETS[0], SECRETS[1]),  # success
+        (SECRETS[1], SECRETS[0]),  # history
+    ]:
+        change(client, user.user_id, old, new, token=token)
+    change(client, user.user_id, SECRETS[1], SECRETS[6], token=other)  # forbidden
+    change(client, "e" * 24, SECRETS[1], SECRETS[6], token=user_token(issuer, "e" * 24))  # 404
+
+
+def assert_no_secret(text: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text, f"a password leaked into the logs: {secret[:3]}..."
+
+
+def test_in_process_logs_at_debug(
+    client: TestClient, directory: Directory, issuer: DevIssuer, all_logs: pytest.LogCaptureFixture
+) -> None:
+    exercise(client, directory, issuer)
+    assert all_logs.records, "the exercise should have logged something"
+    assert_no_secret(all_logs.text)
+    for record in all_logs.records:
+        assert_no_secret(record.getMessage())
+        assert_no_secret(repr(record.args))
+
+
+def test_logs_of_lost_connections(
+    make_client, slapd: Slapd, directory: Directory, issuer: DevIssuer, all_logs: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+) -> None:
+    for cut in Cut:
+        user = directory.add_user(password=SECRETS[0])
+        proxy = FaultProxy(slapd.port, cut)
+        try:
+            client = make_client(ldap_connection_url=proxy.url)
+            change(client, user.user_id, SECRETS[0], SECRETS[1], token=user_token(issuer, user.user_id))
+        finally:
+            proxy.close()
+    assert "connection lost during password modify" in all_logs.text
+    assert_no_secret(all_logs.text)
+
+
+def test_serve_process_output(
+    slapd: Slapd, directory: Directory, issuer: DevIssuer, public_key_file: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PASSGATE_LDAP_CONNECTION_URL": slapd.url,
+        "PASSGATE_LDAP_BIND_DN": seed.SERVICE_DN,
+        "PASSGATE_LDAP_BIND_CREDENTIAL": seed.SERVICE_PASSWORD,
+        "PASSGATE_LDAP_USERS_DN": seed.PEOPLE_DN,
+        "PASSGATE_AUTH_PUBLIC_KEY_FILE": str(public_key_file),
+        "PASSGATE_AUTH_ISSUER": issuer.issuer,
+    }
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "passgate", "serve", "--port", str(port), "--log-level", "DEBUG"],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(base + "/docs", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "passgate serve did not start"
+                time.sleep(0.1)
+        with httpx.Client(base_url=base) as http:
+            exercise(http, directory, issuer)  # type: ignore[arg-type]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    output = log_path.read_text()
+    assert "change-password" in output  # the access log did record the requests
+    assert " 200" in output and " 400" in output
+    assert_no_secret(output)

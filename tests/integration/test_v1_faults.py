@@ -1,0 +1,93 @@
+"""The directory going away, and connections cut mid-change: truthful answers only."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from passgate.dev.slapd import Slapd, free_port
+from passgate.dev.tokens import DevIssuer
+from tests.conftest import Directory, start_slapd
+from tests.faultproxy import Cut, FaultProxy
+from tests.integration.helpers import assert_error, change, user_token
+
+NEW = "Brand-N3w-Passw0rd!"
+
+
+def test_nothing_listening_is_503(make_client, issuer: DevIssuer) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(ldap_connection_url=f"ldap://127.0.0.1:{free_port()}")
+    response = change(client, "a" * 24, "Old-Passw0rd!", NEW, token=user_token(issuer, "a" * 24))
+    assert_error(response, 503, 5030, "Directory unavailable")
+
+
+def test_failover_to_the_second_url(make_client, slapd: Slapd, directory: Directory, issuer: DevIssuer) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(ldap_connection_url=f"ldap://127.0.0.1:{free_port()} {slapd.url}")
+    user = directory.add_user()
+    response = change(client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id))
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+def own_slapd() -> Slapd:
+    server = start_slapd()
+    yield server  # type: ignore[misc]
+    server.stop()
+
+
+def test_stopped_directory_is_503_within_the_timeout_then_recovers(
+    make_client, own_slapd: Slapd, issuer: DevIssuer  # type: ignore[no-untyped-def]
+) -> None:
+    own = Directory(own_slapd)
+    user = own.add_user()
+    client = make_client(ldap_connection_url=own_slapd.url, ldap_operation_timeout=1)
+    token = user_token(issuer, user.user_id)
+    own_slapd.pause()
+    try:
+        started = time.monotonic()
+        response = change(client, user.user_id, user.password, NEW, token=token)
+        elapsed = time.monotonic() - started
+    finally:
+        own_slapd.resume()
+    assert_error(response, 503, 5030, "Directory unavailable")
+    assert elapsed < 10  # bounded (timeout 1 s per step), never a hung request
+    response = change(client, user.user_id, user.password, NEW, token=token)
+    assert response.status_code == 200, response.text
+
+
+def test_restarted_directory_recovers_without_restarting_passgate(
+    make_client, own_slapd: Slapd, issuer: DevIssuer  # type: ignore[no-untyped-def]
+) -> None:
+    own = Directory(own_slapd)
+    user = own.add_user()
+    client = make_client(ldap_connection_url=own_slapd.url)
+    token = user_token(issuer, user.user_id)
+    assert own_slapd.process is not None
+    own_slapd.process.terminate()
+    own_slapd.process.wait()
+    assert_error(change(client, user.user_id, user.password, NEW, token=token), 503, 5030, "Directory unavailable")
+    own_slapd.restart()
+    assert change(client, user.user_id, user.password, NEW, token=token).status_code == 200
+
+
+@pytest.mark.parametrize("cut", [Cut.AFTER_FORWARDING, Cut.BEFORE_FORWARDING])
+def test_connection_cut_around_password_modify(
+    make_client, slapd: Slapd, directory: Directory, issuer: DevIssuer, cut: Cut  # type: ignore[no-untyped-def]
+) -> None:
+    user = directory.add_user()
+    proxy = FaultProxy(slapd.port, cut)
+    try:
+        client = make_client(ldap_connection_url=proxy.url)
+        response = change(client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id))
+    finally:
+        proxy.close()
+    assert proxy.tripped.is_set(), response.text
+    if cut is Cut.AFTER_FORWARDING:
+        # The directory did change it: passgate must say so, not 503.
+        assert directory.can_bind(user.dn, NEW)
+        assert response.status_code == 200, response.text
+    else:
+        # Nothing reached the directory: no false success.
+        assert directory.can_bind(user.dn, user.password)
+        assert_error(response, 503, 5030, "Directory unavailable")

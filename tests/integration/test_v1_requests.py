@@ -1,0 +1,289 @@
+"""Validation, authentication, authorization, their order, and body media types."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
+
+from passgate.dev.tokens import DevIssuer
+from tests.conftest import Directory
+from tests.integration.helpers import assert_error, change, user_token
+
+NEW = "Brand-N3w-Passw0rd!"
+VALID_ID = "a" * 24
+
+
+def details(response) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    body = assert_error(response, 400, 1001, "Validation failed")
+    return list(body["error"]["details"])
+
+
+# -- validation -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "user_id", ["a" * 23, "a" * 25, "g" * 24, "zzzzzzzzzzzzzzzzzzzzzzzz", "*" * 24, "a%2A" + "a" * 20]
+)
+def test_bad_user_id(client: TestClient, issuer: DevIssuer, user_id: str) -> None:
+    token = issuer.token("helpdesk", roles=["password-admin"])
+    response = change(client, user_id, "Old-Passw0rd!", NEW, token=token)
+    assert {"field": "userId", "reason": "must be 24 hexadecimal characters"} in details(response)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (None, NEW, [{"field": "oldPassword", "reason": "required"}]),
+        ("Old-Passw0rd!", None, [{"field": "newPassword", "reason": "required"}]),
+        ("", "", [{"field": "oldPassword", "reason": "required"},
+                  {"field": "newPassword", "reason": "required"}]),
+        ("7-chars", NEW, [{"field": "oldPassword", "reason": "must be at least 8 characters"}]),
+        ("x" * 129, NEW, [{"field": "oldPassword", "reason": "must be at most 128 characters"}]),
+        ("Old-Passw0rd!", "y" * 129, [{"field": "newPassword", "reason": "must be at most 128 characters"}]),
+        ("Old-Passw0rd!", "short", [{"field": "newPassword", "reason": "must be at least 8 characters"}]),
+    ],
+)
+def test_bad_password_fields(
+    client: TestClient, issuer: DevIssuer, old: str | None, new: str | None, expected: list[dict[str, str]]
+) -> None:
+    response = change(client, VALID_ID, old, new, token=user_token(issuer, VALID_ID))
+    assert details(response) == expected
+
+
+def test_boundary_lengths_are_valid(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+    user = directory.add_user(password="o" * 128)
+    token = user_token(issuer, user.user_id)
+    # 128 characters each way pass validation and reach the directory.
+    response = change(client, user.user_id, "o" * 128, "N3w-" + "p" * 124, token=token)
+    assert response.status_code == 200, response.text
+
+
+def test_wrong_types(client: TestClient, issuer: DevIssuer) -> None:
+    response = change(
+        client, VALID_ID, None, None, token=user_token(issuer, VALID_ID),
+        json={"oldPassword": 12345678, "newPassword": ["a"]},
+    )
+    assert details(response) == [
+        {"field": "oldPassword", "reason": "must be a string"},
+        {"field": "newPassword", "reason": "must be a string"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "reason"),
+    [
+        ("{not json", "application/json", "malformed JSON"),
+        ("[1, 2]", "application/json", "must be a JSON object"),
+        ("<x/>", "application/xml", "unsupported media type application/xml"),
+    ],
+)
+def test_malformed_body(
+    client: TestClient, issuer: DevIssuer, content: str, content_type: str, reason: str
+) -> None:
+    response = change(
+        client, VALID_ID, None, None, token=user_token(issuer, VALID_ID),
+        content=content, headers={"Content-Type": content_type},
+    )
+    assert details(response) == [{"field": "body", "reason": reason}]
+
+
+def test_empty_body_names_both_fields(client: TestClient, issuer: DevIssuer) -> None:
+    response = change(client, VALID_ID, None, None, token=user_token(issuer, VALID_ID), content=b"")
+    assert [d["field"] for d in details(response)] == ["oldPassword", "newPassword"]
+
+
+# -- bodies -----------------------------------------------------------------------
+
+
+def test_urlencoded_body(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+    user = directory.add_user()
+    response = change(
+        client, user.user_id, None, None, token=user_token(issuer, user.user_id),
+        data={"oldPassword": user.password, "newPassword": NEW},
+    )
+    assert response.status_code == 200, response.text
+    assert directory.can_bind(user.dn, NEW)
+
+
+def test_multipart_body(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+    user = directory.add_user()
+    response = change(
+        client, user.user_id, None, None, token=user_token(issuer, user.user_id),
+        files={"oldPassword": (None, user.password), "newPassword": (None, NEW)},
+    )
+    assert response.status_code == 200, response.text
+    assert directory.can_bind(user.dn, NEW)
+
+
+def test_json_with_charset_and_unicode(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+    user = directory.add_user()
+    new = "Nouveau-mot-de-passe-é-ü-漢字"
+    response = change(
+        client, user.user_id, None, None, token=user_token(issuer, user.user_id),
+        content=json.dumps({"oldPassword": user.password, "newPassword": new}).encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 200, response.text
+    assert directory.can_bind(user.dn, new)
+
+
+# -- authentication -----------------------------------------------------------------
+
+
+def test_no_credentials(client: TestClient) -> None:
+    assert_error(change(client, VALID_ID, "Old-Passw0rd!", NEW), 401, 4002, "No auth token")
+
+
+def test_empty_bearer_is_no_token(client: TestClient) -> None:
+    response = change(client, VALID_ID, "Old-Passw0rd!", NEW, headers={"Authorization": "Bearer "})
+    assert_error(response, 401, 4002, "No auth token")
+
+
+def _other_key_token(issuer: DevIssuer) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(time.time())
+    return jwt.encode({"iss": issuer.issuer, "sub": VALID_ID, "exp": now + 60}, key, algorithm="RS256")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _hs256_forged(claims: dict[str, object], secret: bytes) -> str:
+    """The classic RS/HS confusion: HMAC-sign with the issuer's public key as the secret."""
+    signing_input = _b64(b'{"alg":"HS256","typ":"JWT"}') + "." + _b64(json.dumps(claims).encode())
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + _b64(signature)
+
+
+def _forged_tokens(issuer: DevIssuer) -> dict[str, str]:
+    now = int(time.time())
+    claims = {"iss": issuer.issuer, "sub": VALID_ID, "exp": now + 60}
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    hs_confusion = _hs256_forged(claims, issuer.public_pem())
+    return {
+        "garbage": "not-a-jwt",
+        "other_key": _other_key_token(issuer),
+        "expired": issuer.token(VALID_ID, lifetime=-120),
+        "wrong_issuer": jwt.encode({**claims, "iss": "https://evil.test"}, issuer.private_key, algorithm="RS256"),
+        "no_exp": jwt.encode({"iss": issuer.issuer, "sub": VALID_ID}, issuer.private_key, algorithm="RS256"),
+        "alg_none": unsigned,
+        "hs256_with_public_key": hs_confusion,
+        "not_yet_valid": issuer.token(VALID_ID, nbf=now + 3600),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["garbage", "other_key", "expired", "wrong_issuer", "no_exp", "alg_none",
+     "hs256_with_public_key", "not_yet_valid"],
+)
+def test_bad_tokens(client: TestClient, issuer: DevIssuer, kind: str) -> None:
+    token = _forged_tokens(issuer)[kind]
+    response = change(client, VALID_ID, "Old-Passw0rd!", NEW, token=token)
+    assert_error(response, 401, 4001, "Unauthorized")
+
+
+def test_audience_checked_when_configured(make_client, issuer: DevIssuer) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(auth_audience="passgate")
+    wrong = issuer.token(VALID_ID, aud="someone-else")
+    assert_error(change(client, VALID_ID, "Old-Passw0rd!", NEW, token=wrong), 401, 4001, "Unauthorized")
+    right = issuer.token(VALID_ID, aud=["account", "passgate"])
+    response = change(client, VALID_ID, "Old-Passw0rd!", NEW, token=right)
+    assert response.status_code == 404  # authenticated; no such user
+
+
+def test_basic_auth_is_refused(client: TestClient) -> None:
+    response = change(client, VALID_ID, "Old-Passw0rd!", NEW, headers={"Authorization": "Basic dTpw"})
+    assert_error(response, 401, 4001, "Unauthorized")
+
+
+@pytest.fixture
+def api_key_client(make_client, tmp_path: Path) -> TestClient:  # type: ignore[no-untyped-def]
+    keys = [
+        {"name": "helpdesk-tool", "sha256": hashlib.sha256(b"admin-key-123").hexdigest(),
+         "roles": ["password-admin"]},
+        {"name": "reporting", "sha256": hashlib.sha256(b"plain-key-456").hexdigest(), "roles": []},
+    ]
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(keys))
+    client: TestClient = make_client(api_keys_file=path)
+    return client
+
+
+def test_unknown_api_key(api_key_client: TestClient) -> None:
+    response = change(api_key_client, VALID_ID, "Old-Passw0rd!", NEW, headers={"X-API-Key": "nope"})
+    assert_error(response, 401, 4001, "Unauthorized")
+
+
+def test_api_key_without_admin_role_is_forbidden(api_key_client: TestClient) -> None:
+    response = change(api_key_client, VALID_ID, "Old-Passw0rd!", NEW, headers={"X-API-Key": "plain-key-456"})
+    assert_error(response, 403, 4003, "Forbidden")
+
+
+def test_api_key_with_admin_role(api_key_client: TestClient, directory: Directory) -> None:
+    user = directory.add_user()
+    response = change(api_key_client, user.user_id, user.password, NEW, headers={"X-API-Key": "admin-key-123"})
+    assert response.status_code == 200, response.text
+
+
+# -- authorization --------------------------------------------------------------------
+
+
+def test_other_users_token_is_forbidden(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+    user = directory.add_user()
+    response = change(client, user.user_id, user.password, NEW, token=user_token(issuer, "b" * 24))
+    assert_error(response, 403, 4003, "Forbidden")
+    assert directory.can_bind(user.dn, user.password)
+
+
+def test_service_account_token_without_role_is_forbidden(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+    user = directory.add_user()
+    # A client-credentials token whose sub happens to equal the userId is still no user.
+    token = issuer.token(user.user_id, username="service-account-portal")
+    response = change(client, user.user_id, user.password, NEW, token=token)
+    assert_error(response, 403, 4003, "Forbidden")
+
+
+def test_user_id_claim_setting(make_client, directory: Directory, issuer: DevIssuer) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(auth_user_id_claim="passgate_id")
+    user = directory.add_user()
+    token = issuer.token("a-keycloak-uuid", username="x", passgate_id=user.user_id)
+    assert change(client, user.user_id, user.password, NEW, token=token).status_code == 200
+
+
+# -- the order of checks ----------------------------------------------------------------
+
+
+def test_authentication_before_validation(client: TestClient) -> None:
+    response = change(client, "bad", None, None, content=b"{not json")
+    assert_error(response, 401, 4002, "No auth token")
+    response = change(client, "bad", None, None, token="garbage", content=b"{not json")
+    assert_error(response, 401, 4001, "Unauthorized")
+
+
+def test_validation_before_authorization(client: TestClient, issuer: DevIssuer) -> None:
+    # A token for someone else and a bad body: the body is reported first.
+    response = change(client, VALID_ID, "short", NEW, token=user_token(issuer, "b" * 24))
+    assert_error(response, 400, 1001, "Validation failed")
+
+
+def test_authorization_before_lookup(client: TestClient, issuer: DevIssuer) -> None:
+    # The target does not exist, but the caller may not ask: 403, not 404.
+    response = change(client, "c" * 24, "Old-Passw0rd!", NEW, token=user_token(issuer, "b" * 24))
+    assert_error(response, 403, 4003, "Forbidden")
+
+
+def test_old_password_checked_before_new_password(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+    user = directory.add_user()
+    response = change(client, user.user_id, "Wrong-Passw0rd!", "Sh0rt-pw!", token=user_token(issuer, user.user_id))
+    assert_error(response, 400, 5023, "Incorrect old password")
