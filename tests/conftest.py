@@ -94,7 +94,9 @@ class Directory:
 
     def replace(self, dn: str, attribute: str, value: str, *, relax: bool = False) -> None:
         controls = [(RELAX, True, None)] if relax else None
-        ok = self.admin.modify(dn, {attribute: [(ldap3.MODIFY_REPLACE, [value])]}, controls=controls)
+        ok = self.admin.modify(
+            dn, {attribute: [(ldap3.MODIFY_REPLACE, [value])]}, controls=controls
+        )
         assert ok, self.admin.result
 
     def read(self, dn: str, *attributes: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ connection breaks mid-change (contract section 3, step 4).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from enum import Enum
@@ -83,10 +84,8 @@ class FaultProxy:
             pass
         finally:
             for s in (client, upstream):
-                try:
+                with contextlib.suppress(OSError):
                     s.close()
-                except OSError:
-                    pass
 
     def _pump_down(self, upstream: socket.socket, client: socket.socket) -> None:
         try:

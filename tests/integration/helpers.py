@@ -28,9 +28,7 @@ def change(
         body["newPassword"] = new
     if not {"content", "data", "files", "json"} & kwargs.keys():
         kwargs["json"] = body
-    return client.post(
-        f"/v1/users/{user_id}/change-password", headers=all_headers, **kwargs
-    )
+    return client.post(f"/v1/users/{user_id}/change-password", headers=all_headers, **kwargs)
 
 
 def user_token(issuer: DevIssuer, user_id: str, **kwargs: Any) -> str:

@@ -64,14 +64,20 @@ def test_in_process_logs_at_debug(
 
 
 def test_logs_of_lost_connections(
-    make_client, slapd: Slapd, directory: Directory, issuer: DevIssuer, all_logs: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    make_client,
+    slapd: Slapd,
+    directory: Directory,
+    issuer: DevIssuer,
+    all_logs: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
 ) -> None:
     for cut in Cut:
         user = directory.add_user(password=SECRETS[0])
         proxy = FaultProxy(slapd.port, cut)
         try:
             client = make_client(ldap_connection_url=proxy.url)
-            change(client, user.user_id, SECRETS[0], SECRETS[1], token=user_token(issuer, user.user_id))
+            change(
+                client, user.user_id, SECRETS[0], SECRETS[1], token=user_token(issuer, user.user_id)
+            )
         finally:
             proxy.close()
     assert "connection lost during password modify" in all_logs.text
@@ -94,7 +100,16 @@ def test_serve_process_output(
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "passgate", "serve", "--port", str(port), "--log-level", "DEBUG"],
+            [
+                sys.executable,
+                "-m",
+                "passgate",
+                "serve",
+                "--port",
+                str(port),
+                "--log-level",
+                "DEBUG",
+            ],
             env=env,
             cwd=tmp_path,
             stdout=log,
@@ -118,5 +133,6 @@ def test_serve_process_output(
         process.wait(timeout=10)
     output = log_path.read_text()
     assert "change-password" in output  # the access log did record the requests
-    assert " 200" in output and " 400" in output
+    assert " 200" in output
+    assert " 400" in output
     assert_no_secret(output)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from fastapi.testclient import TestClient
 
 from passgate.dev.slapd import Slapd, free_port
 from passgate.dev.tokens import DevIssuer
@@ -22,10 +21,14 @@ def test_nothing_listening_is_503(make_client, issuer: DevIssuer) -> None:  # ty
     assert_error(response, 503, 5030, "Directory unavailable")
 
 
-def test_failover_to_the_second_url(make_client, slapd: Slapd, directory: Directory, issuer: DevIssuer) -> None:  # type: ignore[no-untyped-def]
+def test_failover_to_the_second_url(
+    make_client, slapd: Slapd, directory: Directory, issuer: DevIssuer
+) -> None:  # type: ignore[no-untyped-def]
     client = make_client(ldap_connection_url=f"ldap://127.0.0.1:{free_port()} {slapd.url}")
     user = directory.add_user()
-    response = change(client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id))
+    response = change(
+        client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id)
+    )
     assert response.status_code == 200, response.text
 
 
@@ -37,7 +40,9 @@ def own_slapd() -> Slapd:
 
 
 def test_stopped_directory_is_503_within_the_timeout_then_recovers(
-    make_client, own_slapd: Slapd, issuer: DevIssuer  # type: ignore[no-untyped-def]
+    make_client,
+    own_slapd: Slapd,
+    issuer: DevIssuer,  # type: ignore[no-untyped-def]
 ) -> None:
     own = Directory(own_slapd)
     user = own.add_user()
@@ -57,7 +62,9 @@ def test_stopped_directory_is_503_within_the_timeout_then_recovers(
 
 
 def test_restarted_directory_recovers_without_restarting_passgate(
-    make_client, own_slapd: Slapd, issuer: DevIssuer  # type: ignore[no-untyped-def]
+    make_client,
+    own_slapd: Slapd,
+    issuer: DevIssuer,  # type: ignore[no-untyped-def]
 ) -> None:
     own = Directory(own_slapd)
     user = own.add_user()
@@ -66,20 +73,31 @@ def test_restarted_directory_recovers_without_restarting_passgate(
     assert own_slapd.process is not None
     own_slapd.process.terminate()
     own_slapd.process.wait()
-    assert_error(change(client, user.user_id, user.password, NEW, token=token), 503, 5030, "Directory unavailable")
+    assert_error(
+        change(client, user.user_id, user.password, NEW, token=token),
+        503,
+        5030,
+        "Directory unavailable",
+    )
     own_slapd.restart()
     assert change(client, user.user_id, user.password, NEW, token=token).status_code == 200
 
 
 @pytest.mark.parametrize("cut", [Cut.AFTER_FORWARDING, Cut.BEFORE_FORWARDING])
 def test_connection_cut_around_password_modify(
-    make_client, slapd: Slapd, directory: Directory, issuer: DevIssuer, cut: Cut  # type: ignore[no-untyped-def]
+    make_client,
+    slapd: Slapd,
+    directory: Directory,
+    issuer: DevIssuer,
+    cut: Cut,  # type: ignore[no-untyped-def]
 ) -> None:
     user = directory.add_user()
     proxy = FaultProxy(slapd.port, cut)
     try:
         client = make_client(ldap_connection_url=proxy.url)
-        response = change(client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id))
+        response = change(
+            client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id)
+        )
     finally:
         proxy.close()
     assert proxy.tripped.is_set(), response.text

@@ -14,9 +14,13 @@ NEW = "Brand-N3w-Passw0rd!"
 POLICY = "New password rejected by password policy"
 
 
-def test_success_changes_the_password(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+def test_success_changes_the_password(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
     user = directory.add_user()
-    response = change(client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id))
+    response = change(
+        client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id)
+    )
     assert response.status_code == 200
     assert response.json() == {"status": True, "data": {"passwordChanged": "OK"}}
     assert response.headers["content-type"] == "application/json"
@@ -34,13 +38,17 @@ def test_admin_role_may_change_another_users_password(
     assert directory.can_bind(user.dn, NEW)
 
 
-def test_admin_role_from_client_roles(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+def test_admin_role_from_client_roles(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
     user = directory.add_user()
     tool = issuer.token("tool", username="tool", client_roles={"helpdesk": ["password-admin"]})
     assert change(client, user.user_id, user.password, NEW, token=tool).status_code == 200
 
 
-def test_userid_is_case_insensitive(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+def test_userid_is_case_insensitive(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
     user = directory.add_user()
     upper = user.user_id.upper()
     response = change(client, upper, user.password, NEW, token=user_token(issuer, user.user_id))
@@ -49,7 +57,9 @@ def test_userid_is_case_insensitive(client: TestClient, directory: Directory, is
 
 def test_wrong_old_password(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
     user = directory.add_user()
-    response = change(client, user.user_id, "Not-The-Passw0rd", NEW, token=user_token(issuer, user.user_id))
+    response = change(
+        client, user.user_id, "Not-The-Passw0rd", NEW, token=user_token(issuer, user.user_id)
+    )
     assert_error(response, 400, 5023, "Incorrect old password")
     assert directory.can_bind(user.dn, user.password)
 
@@ -61,7 +71,9 @@ def test_unknown_user_is_404(client: TestClient, issuer: DevIssuer) -> None:
 
 
 def test_own_token_for_unknown_user_is_404(client: TestClient, issuer: DevIssuer) -> None:
-    response = change(client, "ab" * 12, "Whatever-Passw0rd", NEW, token=user_token(issuer, "ab" * 12))
+    response = change(
+        client, "ab" * 12, "Whatever-Passw0rd", NEW, token=user_token(issuer, "ab" * 12)
+    )
     assert_error(response, 404, 3001, "Entity not found")
 
 
@@ -76,7 +88,9 @@ def test_policy_rejections(
     client: TestClient, directory: Directory, issuer: DevIssuer, new_password: str, reason: str
 ) -> None:
     user = directory.add_user()
-    response = change(client, user.user_id, user.password, new_password, token=user_token(issuer, user.user_id))
+    response = change(
+        client, user.user_id, user.password, new_password, token=user_token(issuer, user.user_id)
+    )
     body = assert_error(response, 400, 5024, POLICY)
     assert body["error"]["details"] == [{"field": "newPassword", "reason": reason}]
     assert directory.can_bind(user.dn, user.password)
@@ -102,14 +116,18 @@ def test_history(client: TestClient, directory: Directory, issuer: DevIssuer) ->
 
 def test_same_as_old(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
     user = directory.add_user()
-    response = change(client, user.user_id, user.password, user.password, token=user_token(issuer, user.user_id))
+    response = change(
+        client, user.user_id, user.password, user.password, token=user_token(issuer, user.user_id)
+    )
     body = assert_error(response, 400, 5024, POLICY)
     assert body["error"]["details"][0]["reason"] == "sameAsOld"
 
 
 def test_too_young(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
     user = directory.add_user(policy_dn=seed.MIN_AGE_POLICY_DN)
-    response = change(client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id))
+    response = change(
+        client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id)
+    )
     body = assert_error(response, 400, 5024, POLICY)
     assert body["error"]["details"][0]["reason"] == "passwordTooYoung"
 
@@ -117,11 +135,15 @@ def test_too_young(client: TestClient, directory: Directory, issuer: DevIssuer) 
 def test_locked_account(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
     user = directory.add_user()
     directory.replace(user.dn, "pwdAccountLockedTime", "000001010000Z")
-    response = change(client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id))
+    response = change(
+        client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id)
+    )
     assert_error(response, 400, 5026, "Account locked")
 
 
-def test_locked_by_failed_binds(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+def test_locked_by_failed_binds(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
     user = directory.add_user()
     token = user_token(issuer, user.user_id)
     for _ in range(5):  # pwdMaxFailure 5
@@ -135,7 +157,9 @@ def test_locked_by_failed_binds(client: TestClient, directory: Directory, issuer
 def test_expired_password(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
     user = directory.add_user(policy_dn=seed.EXPIRING_POLICY_DN)
     directory.replace(user.dn, "pwdChangedTime", "20000101000000Z", relax=True)
-    response = change(client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id))
+    response = change(
+        client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id)
+    )
     assert_error(response, 400, 5025, "Password expired")
 
 
@@ -144,7 +168,9 @@ def test_expired_password_with_wrong_old_password_is_5023(
 ) -> None:
     user = directory.add_user(policy_dn=seed.EXPIRING_POLICY_DN)
     directory.replace(user.dn, "pwdChangedTime", "20000101000000Z", relax=True)
-    response = change(client, user.user_id, "Wrong-Passw0rd!", NEW, token=user_token(issuer, user.user_id))
+    response = change(
+        client, user.user_id, "Wrong-Passw0rd!", NEW, token=user_token(issuer, user.user_id)
+    )
     assert_error(response, 400, 5023, "Incorrect old password")
 
 
@@ -153,7 +179,9 @@ def test_must_change_after_reset_may_change(
 ) -> None:
     user = directory.add_user()
     directory.replace(user.dn, "pwdReset", "TRUE")
-    response = change(client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id))
+    response = change(
+        client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id)
+    )
     assert response.status_code == 200, response.text
     assert "pwdReset" not in directory.read(user.dn, "pwdReset")
     assert directory.can_bind(user.dn, NEW)
@@ -164,7 +192,9 @@ def test_user_id_matching_two_entries_is_an_error_not_a_guess(
 ) -> None:
     first = directory.add_user()
     second = directory.add_user(user_id=first.user_id, password=first.password)
-    response = change(client, first.user_id, first.password, NEW, token=user_token(issuer, first.user_id))
+    response = change(
+        client, first.user_id, first.password, NEW, token=user_token(issuer, first.user_id)
+    )
     assert_error(response, 500, 5000, "Internal error")
     assert directory.can_bind(first.dn, first.password)
     assert directory.can_bind(second.dn, second.password)

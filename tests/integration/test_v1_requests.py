@@ -31,7 +31,8 @@ def details(response) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
-    "user_id", ["a" * 23, "a" * 25, "g" * 24, "zzzzzzzzzzzzzzzzzzzzzzzz", "*" * 24, "a%2A" + "a" * 20]
+    "user_id",
+    ["a" * 23, "a" * 25, "g" * 24, "zzzzzzzzzzzzzzzzzzzzzzzz", "*" * 24, "a%2A" + "a" * 20],
 )
 def test_bad_user_id(client: TestClient, issuer: DevIssuer, user_id: str) -> None:
     token = issuer.token("helpdesk", roles=["password-admin"])
@@ -44,22 +45,42 @@ def test_bad_user_id(client: TestClient, issuer: DevIssuer, user_id: str) -> Non
     [
         (None, NEW, [{"field": "oldPassword", "reason": "required"}]),
         ("Old-Passw0rd!", None, [{"field": "newPassword", "reason": "required"}]),
-        ("", "", [{"field": "oldPassword", "reason": "required"},
-                  {"field": "newPassword", "reason": "required"}]),
+        (
+            "",
+            "",
+            [
+                {"field": "oldPassword", "reason": "required"},
+                {"field": "newPassword", "reason": "required"},
+            ],
+        ),
         ("7-chars", NEW, [{"field": "oldPassword", "reason": "must be at least 8 characters"}]),
         ("x" * 129, NEW, [{"field": "oldPassword", "reason": "must be at most 128 characters"}]),
-        ("Old-Passw0rd!", "y" * 129, [{"field": "newPassword", "reason": "must be at most 128 characters"}]),
-        ("Old-Passw0rd!", "short", [{"field": "newPassword", "reason": "must be at least 8 characters"}]),
+        (
+            "Old-Passw0rd!",
+            "y" * 129,
+            [{"field": "newPassword", "reason": "must be at most 128 characters"}],
+        ),
+        (
+            "Old-Passw0rd!",
+            "short",
+            [{"field": "newPassword", "reason": "must be at least 8 characters"}],
+        ),
     ],
 )
 def test_bad_password_fields(
-    client: TestClient, issuer: DevIssuer, old: str | None, new: str | None, expected: list[dict[str, str]]
+    client: TestClient,
+    issuer: DevIssuer,
+    old: str | None,
+    new: str | None,
+    expected: list[dict[str, str]],
 ) -> None:
     response = change(client, VALID_ID, old, new, token=user_token(issuer, VALID_ID))
     assert details(response) == expected
 
 
-def test_boundary_lengths_are_valid(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+def test_boundary_lengths_are_valid(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
     user = directory.add_user(password="o" * 128)
     token = user_token(issuer, user.user_id)
     # 128 characters each way pass validation and reach the directory.
@@ -69,7 +90,11 @@ def test_boundary_lengths_are_valid(client: TestClient, directory: Directory, is
 
 def test_wrong_types(client: TestClient, issuer: DevIssuer) -> None:
     response = change(
-        client, VALID_ID, None, None, token=user_token(issuer, VALID_ID),
+        client,
+        VALID_ID,
+        None,
+        None,
+        token=user_token(issuer, VALID_ID),
         json={"oldPassword": 12345678, "newPassword": ["a"]},
     )
     assert details(response) == [
@@ -90,8 +115,13 @@ def test_malformed_body(
     client: TestClient, issuer: DevIssuer, content: str, content_type: str, reason: str
 ) -> None:
     response = change(
-        client, VALID_ID, None, None, token=user_token(issuer, VALID_ID),
-        content=content, headers={"Content-Type": content_type},
+        client,
+        VALID_ID,
+        None,
+        None,
+        token=user_token(issuer, VALID_ID),
+        content=content,
+        headers={"Content-Type": content_type},
     )
     assert details(response) == [{"field": "body", "reason": reason}]
 
@@ -107,7 +137,11 @@ def test_empty_body_names_both_fields(client: TestClient, issuer: DevIssuer) -> 
 def test_urlencoded_body(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
     user = directory.add_user()
     response = change(
-        client, user.user_id, None, None, token=user_token(issuer, user.user_id),
+        client,
+        user.user_id,
+        None,
+        None,
+        token=user_token(issuer, user.user_id),
         data={"oldPassword": user.password, "newPassword": NEW},
     )
     assert response.status_code == 200, response.text
@@ -117,18 +151,28 @@ def test_urlencoded_body(client: TestClient, directory: Directory, issuer: DevIs
 def test_multipart_body(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
     user = directory.add_user()
     response = change(
-        client, user.user_id, None, None, token=user_token(issuer, user.user_id),
+        client,
+        user.user_id,
+        None,
+        None,
+        token=user_token(issuer, user.user_id),
         files={"oldPassword": (None, user.password), "newPassword": (None, NEW)},
     )
     assert response.status_code == 200, response.text
     assert directory.can_bind(user.dn, NEW)
 
 
-def test_json_with_charset_and_unicode(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+def test_json_with_charset_and_unicode(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
     user = directory.add_user()
     new = "Nouveau-mot-de-passe-é-ü-漢字"
     response = change(
-        client, user.user_id, None, None, token=user_token(issuer, user.user_id),
+        client,
+        user.user_id,
+        None,
+        None,
+        token=user_token(issuer, user.user_id),
         content=json.dumps({"oldPassword": user.password, "newPassword": new}).encode(),
         headers={"Content-Type": "application/json; charset=utf-8"},
     )
@@ -151,7 +195,9 @@ def test_empty_bearer_is_no_token(client: TestClient) -> None:
 def _other_key_token(issuer: DevIssuer) -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = int(time.time())
-    return jwt.encode({"iss": issuer.issuer, "sub": VALID_ID, "exp": now + 60}, key, algorithm="RS256")
+    return jwt.encode(
+        {"iss": issuer.issuer, "sub": VALID_ID, "exp": now + 60}, key, algorithm="RS256"
+    )
 
 
 def _b64(data: bytes) -> str:
@@ -174,8 +220,12 @@ def _forged_tokens(issuer: DevIssuer) -> dict[str, str]:
         "garbage": "not-a-jwt",
         "other_key": _other_key_token(issuer),
         "expired": issuer.token(VALID_ID, lifetime=-120),
-        "wrong_issuer": jwt.encode({**claims, "iss": "https://evil.test"}, issuer.private_key, algorithm="RS256"),
-        "no_exp": jwt.encode({"iss": issuer.issuer, "sub": VALID_ID}, issuer.private_key, algorithm="RS256"),
+        "wrong_issuer": jwt.encode(
+            {**claims, "iss": "https://evil.test"}, issuer.private_key, algorithm="RS256"
+        ),
+        "no_exp": jwt.encode(
+            {"iss": issuer.issuer, "sub": VALID_ID}, issuer.private_key, algorithm="RS256"
+        ),
         "alg_none": unsigned,
         "hs256_with_public_key": hs_confusion,
         "not_yet_valid": issuer.token(VALID_ID, nbf=now + 3600),
@@ -184,8 +234,16 @@ def _forged_tokens(issuer: DevIssuer) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "kind",
-    ["garbage", "other_key", "expired", "wrong_issuer", "no_exp", "alg_none",
-     "hs256_with_public_key", "not_yet_valid"],
+    [
+        "garbage",
+        "other_key",
+        "expired",
+        "wrong_issuer",
+        "no_exp",
+        "alg_none",
+        "hs256_with_public_key",
+        "not_yet_valid",
+    ],
 )
 def test_bad_tokens(client: TestClient, issuer: DevIssuer, kind: str) -> None:
     token = _forged_tokens(issuer)[kind]
@@ -196,22 +254,29 @@ def test_bad_tokens(client: TestClient, issuer: DevIssuer, kind: str) -> None:
 def test_audience_checked_when_configured(make_client, issuer: DevIssuer) -> None:  # type: ignore[no-untyped-def]
     client = make_client(auth_audience="passgate")
     wrong = issuer.token(VALID_ID, aud="someone-else")
-    assert_error(change(client, VALID_ID, "Old-Passw0rd!", NEW, token=wrong), 401, 4001, "Unauthorized")
+    assert_error(
+        change(client, VALID_ID, "Old-Passw0rd!", NEW, token=wrong), 401, 4001, "Unauthorized"
+    )
     right = issuer.token(VALID_ID, aud=["account", "passgate"])
     response = change(client, VALID_ID, "Old-Passw0rd!", NEW, token=right)
     assert response.status_code == 404  # authenticated; no such user
 
 
 def test_basic_auth_is_refused(client: TestClient) -> None:
-    response = change(client, VALID_ID, "Old-Passw0rd!", NEW, headers={"Authorization": "Basic dTpw"})
+    response = change(
+        client, VALID_ID, "Old-Passw0rd!", NEW, headers={"Authorization": "Basic dTpw"}
+    )
     assert_error(response, 401, 4001, "Unauthorized")
 
 
 @pytest.fixture
 def api_key_client(make_client, tmp_path: Path) -> TestClient:  # type: ignore[no-untyped-def]
     keys = [
-        {"name": "helpdesk-tool", "sha256": hashlib.sha256(b"admin-key-123").hexdigest(),
-         "roles": ["password-admin"]},
+        {
+            "name": "helpdesk-tool",
+            "sha256": hashlib.sha256(b"admin-key-123").hexdigest(),
+            "roles": ["password-admin"],
+        },
         {"name": "reporting", "sha256": hashlib.sha256(b"plain-key-456").hexdigest(), "roles": []},
     ]
     path = tmp_path / "keys.json"
@@ -226,27 +291,35 @@ def test_unknown_api_key(api_key_client: TestClient) -> None:
 
 
 def test_api_key_without_admin_role_is_forbidden(api_key_client: TestClient) -> None:
-    response = change(api_key_client, VALID_ID, "Old-Passw0rd!", NEW, headers={"X-API-Key": "plain-key-456"})
+    response = change(
+        api_key_client, VALID_ID, "Old-Passw0rd!", NEW, headers={"X-API-Key": "plain-key-456"}
+    )
     assert_error(response, 403, 4003, "Forbidden")
 
 
 def test_api_key_with_admin_role(api_key_client: TestClient, directory: Directory) -> None:
     user = directory.add_user()
-    response = change(api_key_client, user.user_id, user.password, NEW, headers={"X-API-Key": "admin-key-123"})
+    response = change(
+        api_key_client, user.user_id, user.password, NEW, headers={"X-API-Key": "admin-key-123"}
+    )
     assert response.status_code == 200, response.text
 
 
 # -- authorization --------------------------------------------------------------------
 
 
-def test_other_users_token_is_forbidden(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+def test_other_users_token_is_forbidden(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
     user = directory.add_user()
     response = change(client, user.user_id, user.password, NEW, token=user_token(issuer, "b" * 24))
     assert_error(response, 403, 4003, "Forbidden")
     assert directory.can_bind(user.dn, user.password)
 
 
-def test_service_account_token_without_role_is_forbidden(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+def test_service_account_token_without_role_is_forbidden(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
     user = directory.add_user()
     # A client-credentials token whose sub happens to equal the userId is still no user.
     token = issuer.token(user.user_id, username="service-account-portal")
@@ -283,7 +356,11 @@ def test_authorization_before_lookup(client: TestClient, issuer: DevIssuer) -> N
     assert_error(response, 403, 4003, "Forbidden")
 
 
-def test_old_password_checked_before_new_password(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+def test_old_password_checked_before_new_password(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
     user = directory.add_user()
-    response = change(client, user.user_id, "Wrong-Passw0rd!", "Sh0rt-pw!", token=user_token(issuer, user.user_id))
+    response = change(
+        client, user.user_id, "Wrong-Passw0rd!", "Sh0rt-pw!", token=user_token(issuer, user.user_id)
+    )
     assert_error(response, 400, 5023, "Incorrect old password")

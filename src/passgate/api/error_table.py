@@ -45,7 +45,7 @@ TABLE: dict[type[e.PassgateError], ErrorSpec] = {
 def spec_for(error: BaseException) -> ErrorSpec:
     """The answer for an error: its class's row, else its nearest ancestor's, else 500."""
     for cls in type(error).__mro__:
-        spec = TABLE.get(cls)  # type: ignore[call-overload]
+        spec = TABLE.get(cls)
         if spec is not None:
             return spec
     return INTERNAL

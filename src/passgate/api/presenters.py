@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from passgate.api.error_table import spec_for
-from passgate.errors import PasswordPolicyRejected, PassgateError, TooManyAttempts, ValidationFailed
+from passgate.errors import PassgateError, PasswordPolicyRejected, TooManyAttempts, ValidationFailed
 
 
 def v1_success() -> JSONResponse:

@@ -19,7 +19,9 @@ from passgate.errors import ConfigurationError, InvalidCredentials
 
 log = logging.getLogger(__name__)
 
-PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
+PublicKey = (
+    rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
+)
 
 RSA_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
 EC_ALGORITHMS = ["ES256", "ES384", "ES512"]
@@ -38,10 +40,15 @@ def load_public_key(path: Path, variable: str = "PASSGATE_AUTH_PUBLIC_KEY_FILE")
     try:
         key = load_pem_public_key(path.read_bytes())
     except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"{variable}: cannot load a PEM public key from {path}: {exc}")
+        raise ConfigurationError(
+            f"{variable}: cannot load a PEM public key from {path}: {exc}"
+        ) from None
     if not isinstance(
         key,
-        rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey,
+        rsa.RSAPublicKey
+        | ec.EllipticCurvePublicKey
+        | ed25519.Ed25519PublicKey
+        | ed448.Ed448PublicKey,
     ):
         raise ConfigurationError(f"{variable}: {type(key).__name__} keys are not supported")
     return key

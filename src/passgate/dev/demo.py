@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shlex
-import signal
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -21,9 +21,7 @@ CAROL = seed.User(
     "Carol-Passw0rd!",
     extra=[("pwdAccountLockedTime", "000001010000Z")],
 )
-DAVE = seed.User(
-    "dave", "64b7f0c2a1d3e4f5a6b7c8d4", "Dave-Passw0rd!", extra=[("pwdReset", "TRUE")]
-)
+DAVE = seed.User("dave", "64b7f0c2a1d3e4f5a6b7c8d4", "Dave-Passw0rd!", extra=[("pwdReset", "TRUE")])
 ERIN = seed.User(
     "erin",
     "64b7f0c2a1d3e4f5a6b7c8d5",
@@ -57,30 +55,49 @@ def print_guide(base: str, slapd: Slapd, issuer: DevIssuer) -> None:
     a = ALICE.user_id
     examples = [
         ("400 5023 wrong old password", _curl(base, a, alice, "not-her-password", "Whatever-123!")),
-        ("400 5024 passwordTooShort (the demo policy wants 10 characters)",
-         _curl(base, a, alice, ALICE.password, "Sh0rt-pw")),
-        ("400 5024 insufficientPasswordQuality (slapd refuses pre-hashed values)",
-         _curl(base, a, alice, ALICE.password, "{SSHA}abcdefghij")),
-        ("200 success: alice changes her own password",
-         _curl(base, a, alice, ALICE.password, "Alice-N3w-Passw0rd!")),
-        ("400 5024 passwordInHistory (after the success above, set it back)",
-         _curl(base, a, alice, "Alice-N3w-Passw0rd!", ALICE.password)),
-        ("400 5026 account locked (carol)",
-         _curl(base, CAROL.user_id, tok["carol"], CAROL.password, "Carol-N3w-Passw0rd!")),
-        ("400 5025 password expired (erin; OpenLDAP allows no bind, so no change as the user)",
-         _curl(base, ERIN.user_id, tok["erin"], ERIN.password, "Erin-N3w-Passw0rd!")),
-        ("200 must change at next bind (dave, pwdReset) may change it",
-         _curl(base, DAVE.user_id, tok["dave"], DAVE.password, "Dave-N3w-Passw0rd!")),
-        ("200 helpdesk (admin role) changes bob's password, old password still required",
-         _curl(base, BOB.user_id, helpdesk, BOB.password, "Bob-N3w-Passw0rd!")),
-        ("403 4003 bob may not change alice's password",
-         _curl(base, a, bob, ALICE.password, "Whatever-123!")),
-        ("404 3001 no such user (admin token)",
-         _curl(base, UNKNOWN_ID, helpdesk, "Whatever-123!", "Whatever-456!")),
+        (
+            "400 5024 passwordTooShort (the demo policy wants 10 characters)",
+            _curl(base, a, alice, ALICE.password, "Sh0rt-pw"),
+        ),
+        (
+            "400 5024 insufficientPasswordQuality (slapd refuses pre-hashed values)",
+            _curl(base, a, alice, ALICE.password, "{SSHA}abcdefghij"),
+        ),
+        (
+            "200 success: alice changes her own password",
+            _curl(base, a, alice, ALICE.password, "Alice-N3w-Passw0rd!"),
+        ),
+        (
+            "400 5024 passwordInHistory (after the success above, set it back)",
+            _curl(base, a, alice, "Alice-N3w-Passw0rd!", ALICE.password),
+        ),
+        (
+            "400 5026 account locked (carol)",
+            _curl(base, CAROL.user_id, tok["carol"], CAROL.password, "Carol-N3w-Passw0rd!"),
+        ),
+        (
+            "400 5025 password expired (erin; OpenLDAP allows no bind, so no change as the user)",
+            _curl(base, ERIN.user_id, tok["erin"], ERIN.password, "Erin-N3w-Passw0rd!"),
+        ),
+        (
+            "200 must change at next bind (dave, pwdReset) may change it",
+            _curl(base, DAVE.user_id, tok["dave"], DAVE.password, "Dave-N3w-Passw0rd!"),
+        ),
+        (
+            "200 helpdesk (admin role) changes bob's password, old password still required",
+            _curl(base, BOB.user_id, helpdesk, BOB.password, "Bob-N3w-Passw0rd!"),
+        ),
+        (
+            "403 4003 bob may not change alice's password",
+            _curl(base, a, bob, ALICE.password, "Whatever-123!"),
+        ),
+        (
+            "404 3001 no such user (admin token)",
+            _curl(base, UNKNOWN_ID, helpdesk, "Whatever-123!", "Whatever-456!"),
+        ),
         ("400 1001 validation failed", _curl(base, "not-an-id", alice, "short", "")),
         ("401 4002 no token", _curl(base, a, None, ALICE.password, "Whatever-123!")),
-        ("401 4001 expired token",
-         _curl(base, a, expired_token, ALICE.password, "Whatever-123!")),
+        ("401 4001 expired token", _curl(base, a, expired_token, ALICE.password, "Whatever-123!")),
     ]
     print()
     print("passgate dev: OpenLDAP", slapd.url, f"(rootdn {slapd.root_dn} / {slapd.root_password})")

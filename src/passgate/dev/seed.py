@@ -99,8 +99,12 @@ def base_ldif() -> str:
     parts = [
         _entry(
             SUFFIX,
-            [("objectClass", "dcObject"), ("objectClass", "organization"), ("dc", "example"),
-             ("o", "Example")],
+            [
+                ("objectClass", "dcObject"),
+                ("objectClass", "organization"),
+                ("dc", "example"),
+                ("o", "Example"),
+            ],
         ),
         *(
             _entry(f"ou={ou},{SUFFIX}", [("objectClass", "organizationalUnit"), ("ou", ou)])

@@ -119,9 +119,7 @@ class Slapd:
         try:
             self._slapadd_ldif(["-n0", "-F", str(self.workdir / "config")], self._config_ldif())
             if self.seed_ldif:
-                self._slapadd_ldif(
-                    ["-n1", "-F", str(self.workdir / "config")], self.seed_ldif
-                )
+                self._slapadd_ldif(["-n1", "-F", str(self.workdir / "config")], self.seed_ldif)
             self._launch()
         except BaseException:
             self.stop()
@@ -246,7 +244,10 @@ class Slapd:
         schema = self._schema_dir
         tls = ""
         if self.tls_cert is not None and self.tls_key is not None:
-            tls = f"olcTLSCertificateFile: {self.tls_cert}\nolcTLSCertificateKeyFile: {self.tls_key}\n"
+            tls = (
+                f"olcTLSCertificateFile: {self.tls_cert}\n"
+                f"olcTLSCertificateKeyFile: {self.tls_key}\n"
+            )
         return f"""\
 dn: cn=config
 objectClass: olcGlobal

@@ -103,9 +103,7 @@ class Connector:
     def service_connection(self) -> ldap3.Connection:
         """A connection bound as the service account (``PASSGATE_LDAP_BIND_DN``)."""
         settings = self._settings
-        conn = self.open(
-            settings.ldap_bind_dn, settings.ldap_bind_credential.get_secret_value()
-        )
+        conn = self.open(settings.ldap_bind_dn, settings.ldap_bind_credential.get_secret_value())
         with translated_ldap_errors("service account bind"):
             if not conn.bind():
                 result = conn.result

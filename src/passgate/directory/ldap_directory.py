@@ -125,7 +125,7 @@ class LdapDirectory:
         try:
             with translated_ldap_errors("verification bind"):
                 conn.bind(controls=[ppolicy.request_control()])
-            return conn.result.get("result") == outcomes.SUCCESS
+            return bool(conn.result.get("result") == outcomes.SUCCESS)
         except DirectoryUnavailable:
             return False
         finally:

@@ -1,0 +1,110 @@
+"""The use case and the HTTP layer over a fake directory (the Directory protocol)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from passgate.app import create_app
+from passgate.auth.base import Caller, CallerKind, Credentials
+from passgate.config import load_settings
+from passgate.errors import DirectoryUnavailable, UserNotFound
+from passgate.service import PasswordService
+
+
+class FakeDirectory:
+    """Implements passgate.directory.base.Directory in memory."""
+
+    def __init__(self) -> None:
+        self.passwords = {"uid=a": "Old-Passw0rd!"}
+        self.ids = {"a" * 24: "uid=a"}
+        self.fail_with: Exception | None = None
+
+    def user_dn_for(self, user_id: str) -> str:
+        if user_id not in self.ids:
+            raise UserNotFound(user_id)
+        return self.ids[user_id]
+
+    def user_dn_for_username(self, username: str) -> str:
+        return self.user_dn_for(username)
+
+    def change_password(self, dn: str, old_password: str, new_password: str) -> None:
+        if self.fail_with:
+            raise self.fail_with
+        assert self.passwords[dn] == old_password
+        self.passwords[dn] = new_password
+
+
+class FixedAuthenticator:
+    def authenticate(self, credentials: Credentials) -> Caller:
+        return Caller(CallerKind.USER, "a", user_id="a" * 24)
+
+
+def test_service_changes_via_the_directory() -> None:
+    fake = FakeDirectory()
+    PasswordService(fake).change_password(
+        "a" * 24, SecretStr("Old-Passw0rd!"), SecretStr("New-Passw0rd!")
+    )
+    assert fake.passwords["uid=a"] == "New-Passw0rd!"
+
+
+def test_service_propagates_not_found() -> None:
+    with pytest.raises(UserNotFound):
+        PasswordService(FakeDirectory()).change_password("b" * 24, SecretStr("x"), SecretStr("y"))
+
+
+@pytest.fixture
+def fake() -> FakeDirectory:
+    return FakeDirectory()
+
+
+@pytest.fixture
+def client(fake: FakeDirectory) -> TestClient:
+    settings = load_settings(
+        _env_file=None,
+        ldap_connection_url="ldap://127.0.0.1:1",
+        ldap_bind_dn="cn=x",
+        ldap_bind_credential="y",
+        ldap_users_dn="dc=x",
+        api_keys_file="/nonexistent-but-unused.json",
+    )
+    return TestClient(create_app(settings, directory=fake, authenticator=FixedAuthenticator()))
+
+
+def post(client: TestClient):  # type: ignore[no-untyped-def]
+    return client.post(
+        f"/v1/users/{'a' * 24}/change-password",
+        json={"oldPassword": "Old-Passw0rd!", "newPassword": "New-Passw0rd!"},
+        headers={"Authorization": "Bearer x"},
+    )
+
+
+def test_success_through_http(client: TestClient, fake: FakeDirectory) -> None:
+    assert post(client).json() == {"status": True, "data": {"passwordChanged": "OK"}}
+    assert fake.passwords["uid=a"] == "New-Passw0rd!"
+
+
+def test_unexpected_exception_is_500_without_trace(
+    client: TestClient, fake: FakeDirectory, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.fail_with = RuntimeError("boom New-Passw0rd!")
+    caplog.set_level(logging.DEBUG)
+    response = post(client)
+    assert response.status_code == 500
+    assert response.json() == {
+        "status": False,
+        "error": {"code": 5000, "message": "Internal error"},
+    }
+    assert response.headers["cache-control"] == "no-store"
+    assert "RuntimeError" in caplog.text
+    assert "New-Passw0rd!" not in caplog.text  # the message is not logged, the frames are
+
+
+def test_directory_unavailable_through_http(client: TestClient, fake: FakeDirectory) -> None:
+    fake.fail_with = DirectoryUnavailable("down")
+    response = post(client)
+    assert response.status_code == 503
+    assert response.json()["error"] == {"code": 5030, "message": "Directory unavailable"}

@@ -1,0 +1,121 @@
+"""Settings: defaults, Keycloak-style values, and start-up errors that name the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from passgate.config import load_settings
+from passgate.errors import ConfigurationError
+
+BASE: dict[str, Any] = {
+    "_env_file": None,
+    "ldap_connection_url": "ldap://127.0.0.1:389",
+    "ldap_bind_dn": "cn=passgate,dc=example,dc=org",
+    "ldap_bind_credential": "s3cret-bind",
+    "ldap_users_dn": "ou=people,dc=example,dc=org",
+    "auth_public_key_file": "/etc/passgate/issuer.pem",
+    "auth_issuer": "https://sso.example.org/realms/staff",
+}
+
+
+def settings(**overrides: Any):  # type: ignore[no-untyped-def]
+    return load_settings(**{**BASE, **overrides})
+
+
+def test_defaults() -> None:
+    s = settings()
+    assert s.ldap_user_id_attribute == "passgateUserId"
+    assert s.ldap_username_attribute == "uid"
+    assert s.user_object_classes == ["inetOrgPerson"]
+    assert s.ldap_vendor == "other"
+    assert s.ldap_start_tls is False
+    assert s.auth_user_id_claim == "sub"
+    assert s.auth_username_claim == "preferred_username"
+    assert s.auth_admin_role == "password-admin"
+    assert s.ldap_connect_timeout == 5
+    assert s.ldap_operation_timeout == 10
+
+
+def test_keycloak_style_lists() -> None:
+    s = settings(
+        ldap_connection_url="ldaps://dc1.example.org ldaps://dc2.example.org:636",
+        ldap_user_object_classes="person, organizationalPerson, user",
+    )
+    assert s.ldap_urls == ["ldaps://dc1.example.org", "ldaps://dc2.example.org:636"]
+    assert s.user_object_classes == ["person", "organizationalPerson", "user"]
+
+
+def test_read_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PASSGATE_LDAP_CONNECTION_URL", "ldaps://ldap.example.org")
+    monkeypatch.setenv("PASSGATE_LDAP_START_TLS", "true")
+    monkeypatch.setenv("PASSGATE_LDAP_VENDOR", "rhds")
+    overrides = {k: v for k, v in BASE.items() if k not in ("ldap_connection_url",)}
+    s = load_settings(**overrides)
+    assert s.ldap_urls == ["ldaps://ldap.example.org"]
+    assert s.ldap_start_tls is True
+    assert s.ldap_vendor == "rhds"
+
+
+def test_read_from_dotenv(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("PASSGATE_LDAP_USERNAME_ATTRIBUTE=sAMAccountName\n")
+    s = load_settings(**{**BASE, "_env_file": env})
+    assert s.ldap_username_attribute == "sAMAccountName"
+
+
+def test_missing_required_names_the_variable() -> None:
+    values = {k: v for k, v in BASE.items() if k != "ldap_bind_dn"}
+    with pytest.raises(ConfigurationError, match="PASSGATE_LDAP_BIND_DN"):
+        load_settings(**values)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"ldap_connection_url": "http://ldap.example.org"}, "PASSGATE_LDAP_CONNECTION_URL"),
+        ({"ldap_connection_url": "   "}, "PASSGATE_LDAP_CONNECTION_URL"),
+        ({"ldap_vendor": "novell"}, "PASSGATE_LDAP_VENDOR"),
+        ({"ldap_connect_timeout": 0}, "PASSGATE_LDAP_CONNECT_TIMEOUT"),
+        ({"ldap_user_object_classes": " , "}, "PASSGATE_LDAP_USER_OBJECT_CLASSES"),
+        ({"ldap_user_dn_template": "uid=x,dc=y"}, "PASSGATE_LDAP_USER_DN_TEMPLATE"),
+        ({"auth_issuer": None}, "PASSGATE_AUTH_ISSUER"),
+        ({"auth_public_key_file": None}, "PASSGATE_AUTH_PUBLIC_KEY_FILE"),
+        ({"auth_jwks_url": "https://kc/certs"}, "PASSGATE_AUTH_JWKS_URL"),
+    ],
+)
+def test_bad_values_name_the_variable(overrides: dict[str, Any], variable: str) -> None:
+    with pytest.raises(ConfigurationError, match=variable):
+        settings(**overrides)
+
+
+def test_cleartext_to_a_remote_host_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"PASSGATE_LDAP_CONNECTION_URL.*cleartext"):
+        settings(ldap_connection_url="ldap://ldap.example.org")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"ldap_connection_url": "ldap://ldap.example.org", "ldap_start_tls": True},
+        {"ldap_connection_url": "ldap://ldap.example.org", "ldap_allow_insecure": True},
+        {"ldap_connection_url": "ldaps://ldap.example.org"},
+        {"ldap_connection_url": "ldap://localhost:3389"},
+        {"ldap_connection_url": "ldap://[::1]:3389"},
+    ],
+)
+def test_cleartext_allowed_when_safe_or_asked_for(overrides: dict[str, Any]) -> None:
+    settings(**overrides)
+
+
+def test_errors_never_show_the_bind_credential() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        settings(ldap_bind_credential={"oops": "s3cret-in-a-dict"})
+    assert "PASSGATE_LDAP_BIND_CREDENTIAL" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_credential_is_secret_in_repr() -> None:
+    assert "s3cret-bind" not in repr(settings())
