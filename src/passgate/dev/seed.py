@@ -12,6 +12,8 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
+from ldap3.utils.dn import escape_rdn
+
 SUFFIX = "dc=example,dc=org"
 PEOPLE_DN = f"ou=people,{SUFFIX}"
 POLICIES_DN = f"ou=policies,{SUFFIX}"
@@ -77,7 +79,7 @@ class User:
 
     @property
     def dn(self) -> str:
-        return f"uid={self.uid},{PEOPLE_DN}"
+        return f"uid={escape_rdn(self.uid)},{PEOPLE_DN}"
 
     def ldif(self) -> str:
         attrs = [
