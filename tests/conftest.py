@@ -24,6 +24,7 @@ from passgate.config import Settings, load_settings
 from passgate.dev import seed
 from passgate.dev.slapd import Slapd, SlapdUnavailable
 from passgate.dev.tokens import DevIssuer
+from tests.jwks_server import JwksServer
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 RELAX = "1.3.6.1.4.1.4203.666.5.12"  # OpenLDAP relax rules: lets the rootdn set pwdChangedTime
@@ -159,3 +160,12 @@ def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """Every log record of every logger, down to DEBUG."""
     caplog.set_level(logging.DEBUG)
     return caplog
+
+
+@pytest.fixture
+def jwks(issuer: DevIssuer) -> Iterator[JwksServer]:
+    """The session issuer's key served as a JWKS (plus Keycloak's encryption key shape)."""
+    enc = {**DevIssuer(kid="enc").jwk(), "use": "enc", "alg": "RSA-OAEP"}
+    server = JwksServer([issuer.jwk(), enc])
+    yield server
+    server.close()

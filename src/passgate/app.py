@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passgate import __version__
-from passgate.api import routes_v1
+from passgate.api import routes_v1, routes_workspace
 from passgate.api.deps import Components
 from passgate.api.error_table import INTERNAL, spec_for
-from passgate.api.presenters import v1_error
+from passgate.api.presenters import v1_error, workspace_error
 from passgate.auth.authenticator import authenticator_from_settings
 from passgate.auth.base import Authenticator
 from passgate.config import Settings, env_name
@@ -91,7 +91,15 @@ class ResponseGuard:
                 frames,
             )
             if not started:
-                await v1_error(PassgateError())(scope, receive, guarded_send)
+                response = present_error(scope.get("path", ""), PassgateError())
+                await response(scope, receive, guarded_send)
+
+
+def present_error(path: str, error: PassgateError) -> JSONResponse:
+    """Each endpoint family answers errors in its own shape."""
+    if path.startswith(routes_workspace.PREFIX):
+        return workspace_error(error, path)
+    return v1_error(error)
 
 
 def _log_error(request: Request, error: PassgateError) -> None:
@@ -122,11 +130,12 @@ def create_app(
         ldap_slots=anyio.CapacityLimiter(settings.ldap_max_concurrency),
     )
     app.include_router(routes_v1.router)
+    app.include_router(routes_workspace.router)
     app.add_middleware(ResponseGuard)
 
     @app.exception_handler(PassgateError)
     async def passgate_error(request: Request, exc: PassgateError) -> JSONResponse:
         _log_error(request, exc)
-        return v1_error(exc)
+        return present_error(request.url.path, exc)
 
     return app

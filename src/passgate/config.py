@@ -66,7 +66,10 @@ class Settings(BaseSettings):
     auth_user_id_claim: str = "sub"
     auth_username_claim: str = "preferred_username"
     auth_admin_role: str = "password-admin"
-    auth_leeway: int = Field(default=10, ge=0, le=300)
+    auth_leeway: int = Field(default=10, ge=0, le=300)  # seconds of clock skew
+    auth_jwks_min_refresh_interval: float = Field(default=30.0, ge=0, le=3600)
+    auth_jwks_cache_ttl: float = Field(default=3600.0, gt=0, le=86400)
+    auth_jwks_timeout: float = Field(default=5.0, gt=0, le=60)
     api_keys_file: Path | None = None
 
     # -- derived views ---------------------------------------------------------
@@ -118,6 +121,8 @@ class Settings(BaseSettings):
                         f"cleartext; use ldaps://, set {env_name('ldap_start_tls')}=true, or "
                         f"set {env_name('ldap_allow_insecure')}=true"
                     )
+        if self.auth_jwks_url and urlsplit(self.auth_jwks_url).scheme not in ("http", "https"):
+            raise ValueError(f"{env_name('auth_jwks_url')}: must be an http(s) URL")
         if self.auth_jwks_url and self.auth_public_key_file:
             raise ValueError(
                 f"{env_name('auth_jwks_url')} and {env_name('auth_public_key_file')}: "

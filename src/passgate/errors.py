@@ -42,12 +42,22 @@ class PolicyReason(StrEnum):
     DIRECTORY_REJECTED = "directoryRejected"
 
 
+class ProblemKind(StrEnum):
+    """What is wrong with a field (the workspace endpoint's ``Errors[].Code``)."""
+
+    REQUIRED = "Required"
+    INVALID_LENGTH = "InvalidLength"
+    INVALID_TYPE = "InvalidType"
+    INVALID_BODY = "InvalidBody"
+
+
 @dataclass(frozen=True)
 class FieldProblem:
     """One invalid input field: its public name and a short, non-secret reason."""
 
     field: str
     reason: str
+    kind: ProblemKind = ProblemKind.REQUIRED
 
 
 class PassgateError(Exception):
@@ -74,7 +84,10 @@ class InvalidCredentials(PassgateError):
 
 
 class Forbidden(PassgateError):
-    pass
+    def __init__(self, log_message: str = "", *, public_detail: str | None = None) -> None:
+        super().__init__(log_message)
+        # Shown to the caller (problem details); must say nothing secret.
+        self.public_detail = public_detail
 
 
 class TooManyAttempts(PassgateError):

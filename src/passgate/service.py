@@ -11,7 +11,9 @@ import logging
 
 from pydantic import SecretStr
 
+from passgate.auth.base import Caller
 from passgate.directory.base import Directory
+from passgate.errors import UserNotFound
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,21 @@ class PasswordService:
         """Change the password of the entry with this username (404 if none)."""
         dn = self._directory.user_dn_for_username(username)
         self._change(dn, old, new)
+
+    def change_password_for_caller(self, caller: Caller, old: SecretStr, new: SecretStr) -> None:
+        """Change the caller's own password: found by user-id claim, else by username."""
+        self._change(self._dn_of(caller), old, new)
+
+    def _dn_of(self, caller: Caller) -> str:
+        if caller.user_id:
+            try:
+                return self._directory.user_dn_for(caller.user_id)
+            except UserNotFound:
+                if not caller.username:
+                    raise
+        if caller.username:
+            return self._directory.user_dn_for_username(caller.username)
+        raise UserNotFound(f"{caller.kind} {caller.name} names no directory user")
 
     def _change(self, dn: str, old: SecretStr, new: SecretStr) -> None:
         self._directory.change_password(dn, old.get_secret_value(), new.get_secret_value())

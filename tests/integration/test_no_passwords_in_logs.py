@@ -45,6 +45,18 @@ def exercise(client: TestClient, directory: Directory, issuer: DevIssuer) -> Non
         change(client, user.user_id, old, new, token=token)
     change(client, user.user_id, SECRETS[1], SECRETS[6], token=other)  # forbidden
     change(client, "e" * 24, SECRETS[1], SECRETS[6], token=user_token(issuer, "e" * 24))  # 404
+    workspace = "/api/workspace/account/change-password"
+    for current, new in [
+        (SECRETS[2], SECRETS[6]),
+        (SECRETS[1], SECRETS[3]),
+        (SECRETS[1], SECRETS[6]),
+    ]:
+        client.post(
+            workspace,
+            params={"access_token": token},
+            json={"CurrentPassword": current, "NewPassword": new},
+        )
+    client.post(workspace, headers={"X-API-Key": SECRETS[5]}, json={})
 
 
 def assert_no_secret(text: str) -> None:
@@ -133,6 +145,8 @@ def test_serve_process_output(
         process.wait(timeout=10)
     output = log_path.read_text()
     assert "change-password" in output  # the access log did record the requests
+    assert "access_token=[REDACTED]" in output
+    assert "eyJ" not in output  # no bearer token either
     assert " 200" in output
     assert " 400" in output
     assert_no_secret(output)

@@ -12,6 +12,7 @@ from passgate.auth.api_keys import ApiKeyVerifier, load_api_keys
 from passgate.auth.authenticator import CompositeAuthenticator
 from passgate.auth.base import Caller, CallerKind, Credentials
 from passgate.auth.jwt import TokenVerifier, roles_of
+from passgate.auth.keys import StaticKey
 from passgate.dev.tokens import DevIssuer
 from passgate.errors import ConfigurationError, InvalidCredentials, NoCredentials
 
@@ -20,7 +21,7 @@ ISSUER = DevIssuer("https://sso.example.test/realms/r")
 
 def verifier(**kwargs) -> TokenVerifier:  # type: ignore[no-untyped-def]
     return TokenVerifier(
-        ISSUER.private_key.public_key(),
+        StaticKey(ISSUER.private_key.public_key()),
         issuer=ISSUER.issuer,
         audience=kwargs.pop("audience", None),
         **kwargs,
@@ -46,8 +47,14 @@ def test_keycloak_user_token() -> None:
 
 def test_non_hex_subject_is_no_user_id() -> None:
     caller = verifier().verify(ISSUER.token("2f1c6a3e-uuid", username="bob"))
+    assert caller.kind is CallerKind.USER
     assert caller.user_id is None
     assert not caller.is_user("2f1c6a3e-uuid")
+
+
+def test_token_without_any_user_identity_is_a_service_account() -> None:
+    caller = verifier().verify(ISSUER.token("2f1c6a3e-uuid"))
+    assert caller.kind is CallerKind.SERVICE
 
 
 def test_service_account_token() -> None:

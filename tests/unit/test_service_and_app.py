@@ -108,3 +108,21 @@ def test_directory_unavailable_through_http(client: TestClient, fake: FakeDirect
     response = post(client)
     assert response.status_code == 503
     assert response.json()["error"] == {"code": 5030, "message": "Directory unavailable"}
+
+
+def test_caller_found_by_user_id_then_username() -> None:
+    fake = FakeDirectory()
+    fake.ids["alice"] = "uid=a"  # FakeDirectory looks usernames up in the same table
+    service = PasswordService(fake)
+    by_name = Caller(CallerKind.USER, "alice", user_id="9" * 24, username="alice")
+    service.change_password_for_caller(
+        by_name, SecretStr("Old-Passw0rd!"), SecretStr("N1-Passw0rd!")
+    )
+    assert fake.passwords["uid=a"] == "N1-Passw0rd!"
+    by_id = Caller(CallerKind.USER, "x", user_id="a" * 24)
+    service.change_password_for_caller(by_id, SecretStr("N1-Passw0rd!"), SecretStr("N2-Passw0rd!"))
+    assert fake.passwords["uid=a"] == "N2-Passw0rd!"
+    with pytest.raises(UserNotFound):
+        service.change_password_for_caller(
+            Caller(CallerKind.USER, "ghost", user_id="b" * 24), SecretStr("x"), SecretStr("y")
+        )

@@ -83,7 +83,11 @@ def test_missing_required_names_the_variable() -> None:
         ({"ldap_user_dn_template": "uid=x,dc=y"}, "PASSGATE_LDAP_USER_DN_TEMPLATE"),
         ({"auth_issuer": None}, "PASSGATE_AUTH_ISSUER"),
         ({"auth_public_key_file": None}, "PASSGATE_AUTH_PUBLIC_KEY_FILE"),
-        ({"auth_jwks_url": "https://kc/certs"}, "PASSGATE_AUTH_JWKS_URL"),
+        ({"auth_jwks_url": "https://kc/certs"}, "PASSGATE_AUTH_JWKS_URL"),  # and a key file
+        (
+            {"auth_jwks_url": "file:///etc/passwd", "auth_public_key_file": None},
+            "PASSGATE_AUTH_JWKS_URL",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(overrides: dict[str, Any], variable: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from passgate.errors import FieldProblem, ValidationFailed
+from passgate.errors import FieldProblem, ProblemKind, ValidationFailed
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -21,7 +21,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _bad_body(reason: str) -> ValidationFailed:
-    return ValidationFailed([FieldProblem("body", reason)])
+    return ValidationFailed([FieldProblem("body", reason, ProblemKind.INVALID_BODY)])
 
 
 async def read_fields(request: Request) -> dict[str, Any]:

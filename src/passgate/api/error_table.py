@@ -12,32 +12,83 @@ class ErrorSpec:
     status: int
     code: int  # v1 error.code
     message: str  # v1 error.message (exact, contract section 1)
-    workspace_code: str  # workspace Errors[].Code (contract section 2)
+    workspace_code: str  # workspace Errors[].Code (contract section 2), for 400 and 404
+    workspace_message: str  # workspace Errors[].Message, or the problem's detail
     workspace_field: str | None = None
     workspace_type: int = 1  # 0 validation, 1 business rule, 2 system
 
 
-INTERNAL = ErrorSpec(500, 5000, "Internal error", "InternalError", None, 2)
+INTERNAL = ErrorSpec(500, 5000, "Internal error", "InternalError", "Internal error", None, 2)
 
 TABLE: dict[type[e.PassgateError], ErrorSpec] = {
-    e.ValidationFailed: ErrorSpec(400, 1001, "Validation failed", "Required", None, 0),
-    e.NoCredentials: ErrorSpec(401, 4002, "No auth token", "Unauthorized", None, 2),
-    e.InvalidCredentials: ErrorSpec(401, 4001, "Unauthorized", "Unauthorized", None, 2),
-    e.Forbidden: ErrorSpec(403, 4003, "Forbidden", "Forbidden", None, 2),
-    e.TooManyAttempts: ErrorSpec(429, 4029, "Too many attempts", "TooManyAttempts", None, 2),
-    e.UserNotFound: ErrorSpec(404, 3001, "Entity not found", "NotFound", None, 1),
+    e.ValidationFailed: ErrorSpec(
+        400, 1001, "Validation failed", "Required", "The request is not valid.", None, 0
+    ),
+    e.NoCredentials: ErrorSpec(
+        401, 4002, "No auth token", "Unauthorized", "No auth token", None, 2
+    ),
+    e.InvalidCredentials: ErrorSpec(
+        401,
+        4001,
+        "Unauthorized",
+        "Unauthorized",
+        "The access token is invalid or expired.",
+        None,
+        2,
+    ),
+    e.Forbidden: ErrorSpec(
+        403, 4003, "Forbidden", "Forbidden", "This caller may not change this password.", None, 2
+    ),
+    e.TooManyAttempts: ErrorSpec(
+        429, 4029, "Too many attempts", "TooManyAttempts", "Too many attempts", None, 2
+    ),
+    e.UserNotFound: ErrorSpec(
+        404,
+        3001,
+        "Entity not found",
+        "NotFound",
+        "No directory account exists for the authenticated user.",
+        None,
+        1,
+    ),
     e.IncorrectOldPassword: ErrorSpec(
-        400, 5023, "Incorrect old password", "IncorrectPassword", "CurrentPassword", 1
+        400,
+        5023,
+        "Incorrect old password",
+        "IncorrectPassword",
+        "The current password is incorrect.",
+        "CurrentPassword",
+        1,
     ),
     e.PasswordPolicyRejected: ErrorSpec(
-        400, 5024, "New password rejected by password policy", "PasswordPolicy", "NewPassword", 1
+        400,
+        5024,
+        "New password rejected by password policy",
+        "PasswordPolicy",
+        "The new password does not satisfy the password policy.",
+        "NewPassword",
+        1,
     ),
     e.PasswordExpired: ErrorSpec(
-        400, 5025, "Password expired", "PasswordExpired", "CurrentPassword", 1
+        400,
+        5025,
+        "Password expired",
+        "PasswordExpired",
+        "The current password has expired and cannot be used here; ask for a reset.",
+        "CurrentPassword",
+        1,
     ),
-    e.AccountLocked: ErrorSpec(400, 5026, "Account locked", "AccountLocked", None, 1),
+    e.AccountLocked: ErrorSpec(
+        400, 5026, "Account locked", "AccountLocked", "The account is locked.", None, 1
+    ),
     e.DirectoryUnavailable: ErrorSpec(
-        503, 5030, "Directory unavailable", "DirectoryUnavailable", None, 2
+        503,
+        5030,
+        "Directory unavailable",
+        "DirectoryUnavailable",
+        "Directory unavailable",
+        None,
+        2,
     ),
 }
 

@@ -6,27 +6,39 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from passgate.errors import FieldProblem
+from passgate.errors import FieldProblem, ProblemKind
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 
 
 def password_field(
-    fields: dict[str, Any], name: str, problems: list[FieldProblem]
+    value: Any,
+    name: str,
+    problems: list[FieldProblem],
+    *,
+    min_length: int = MIN_LENGTH,
+    max_length: int = MAX_LENGTH,
 ) -> SecretStr | None:
-    """The field as a SecretStr, or None with a problem recorded (never the value)."""
-    value = fields.get(name)
+    """The value as a SecretStr, or None with a problem recorded (never the value)."""
     if value is None or value == "":
-        problems.append(FieldProblem(name, "required"))
+        problems.append(FieldProblem(name, "required", ProblemKind.REQUIRED))
         return None
     if not isinstance(value, str):
-        problems.append(FieldProblem(name, "must be a string"))
+        problems.append(FieldProblem(name, "must be a string", ProblemKind.INVALID_TYPE))
         return None
-    if len(value) < MIN_LENGTH:
-        problems.append(FieldProblem(name, f"must be at least {MIN_LENGTH} characters"))
+    if len(value) < min_length:
+        problems.append(
+            FieldProblem(
+                name, f"must be at least {min_length} characters", ProblemKind.INVALID_LENGTH
+            )
+        )
         return None
-    if len(value) > MAX_LENGTH:
-        problems.append(FieldProblem(name, f"must be at most {MAX_LENGTH} characters"))
+    if len(value) > max_length:
+        problems.append(
+            FieldProblem(
+                name, f"must be at most {max_length} characters", ProblemKind.INVALID_LENGTH
+            )
+        )
         return None
     return SecretStr(value)

@@ -38,8 +38,8 @@ async def change_password(
     problems: list[FieldProblem] = []
     if not OBJECT_ID.match(user_id):
         problems.append(FieldProblem("userId", "must be 24 hexadecimal characters"))
-    old = password_field(fields, "oldPassword", problems)
-    new = password_field(fields, "newPassword", problems)
+    old = password_field(fields.get("oldPassword"), "oldPassword", problems)
+    new = password_field(fields.get("newPassword"), "newPassword", problems)
     if problems or old is None or new is None:
         raise ValidationFailed(problems)
     authorize(caller, user_id, app.settings.auth_admin_role)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from passgate.auth.api_keys import ApiKeyVerifier, load_api_keys
 from passgate.auth.base import Caller, Credentials
 from passgate.auth.jwt import TokenVerifier, load_public_key
-from passgate.config import Settings, env_name
-from passgate.errors import ConfigurationError, InvalidCredentials, NoCredentials
+from passgate.auth.keys import JwksKeys, KeySource, StaticKey
+from passgate.config import Settings
+from passgate.errors import InvalidCredentials, NoCredentials
 
 
 class CompositeAuthenticator:
@@ -30,15 +31,20 @@ class CompositeAuthenticator:
 
 def authenticator_from_settings(settings: Settings) -> CompositeAuthenticator:
     tokens = None
+    keys: KeySource | None = None
     if settings.auth_jwks_url:
-        raise ConfigurationError(
-            f"{env_name('auth_jwks_url')}: JWKS is not supported by this version yet; "
-            f"use {env_name('auth_public_key_file')}"
+        keys = JwksKeys(
+            settings.auth_jwks_url,
+            min_refresh_interval=settings.auth_jwks_min_refresh_interval,
+            max_age=settings.auth_jwks_cache_ttl,
+            timeout=settings.auth_jwks_timeout,
         )
-    if settings.auth_public_key_file is not None:
+    elif settings.auth_public_key_file is not None:
+        keys = StaticKey(load_public_key(settings.auth_public_key_file))
+    if keys is not None:
         assert settings.auth_issuer is not None  # enforced by Settings
         tokens = TokenVerifier(
-            load_public_key(settings.auth_public_key_file),
+            keys,
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
             user_id_claim=settings.auth_user_id_claim,

@@ -1,8 +1,4 @@
-"""Bearer tokens: JWTs signed by the token issuer (Keycloak or any OIDC provider).
-
-Algorithms are pinned to the asymmetric family of the configured key, so
-``alg: none`` and HS256-signed-with-the-public-key tokens are refused.
-"""
+"""Bearer tokens: JWTs signed by the token issuer (Keycloak or any OIDC provider)."""
 
 from __future__ import annotations
 
@@ -11,29 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from passgate.auth.base import OBJECT_ID, Caller, CallerKind
+from passgate.auth.keys import KeySource, PublicKey, algorithms_for
 from passgate.errors import ConfigurationError, InvalidCredentials
 
 log = logging.getLogger(__name__)
 
-PublicKey = (
-    rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
-)
-
-RSA_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
-EC_ALGORITHMS = ["ES256", "ES384", "ES512"]
 SERVICE_ACCOUNT_PREFIX = "service-account-"
-
-
-def algorithms_for(key: PublicKey) -> list[str]:
-    if isinstance(key, rsa.RSAPublicKey):
-        return RSA_ALGORITHMS
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return EC_ALGORITHMS
-    return ["EdDSA"]
 
 
 def load_public_key(path: Path, variable: str = "PASSGATE_AUTH_PUBLIC_KEY_FILE") -> PublicKey:
@@ -43,15 +25,9 @@ def load_public_key(path: Path, variable: str = "PASSGATE_AUTH_PUBLIC_KEY_FILE")
         raise ConfigurationError(
             f"{variable}: cannot load a PEM public key from {path}: {exc}"
         ) from None
-    if not isinstance(
-        key,
-        rsa.RSAPublicKey
-        | ec.EllipticCurvePublicKey
-        | ed25519.Ed25519PublicKey
-        | ed448.Ed448PublicKey,
-    ):
+    if not algorithms_for(key):
         raise ConfigurationError(f"{variable}: {type(key).__name__} keys are not supported")
-    return key
+    return key  # type: ignore[return-value]
 
 
 def roles_of(claims: dict[str, Any]) -> frozenset[str]:
@@ -73,11 +49,11 @@ def roles_of(claims: dict[str, Any]) -> frozenset[str]:
 
 
 class TokenVerifier:
-    """Verifies a JWT with one public key and turns its claims into a :class:`Caller`."""
+    """Verifies a JWT against a key source and turns its claims into a :class:`Caller`."""
 
     def __init__(
         self,
-        key: PublicKey,
+        keys: KeySource,
         *,
         issuer: str,
         audience: str | None,
@@ -85,8 +61,7 @@ class TokenVerifier:
         username_claim: str = "preferred_username",
         leeway: int = 10,
     ) -> None:
-        self._key = key
-        self._algorithms = algorithms_for(key)
+        self._keys = keys
         self._issuer = issuer
         self._audience = audience
         self._user_id_claim = user_id_claim
@@ -95,10 +70,18 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Caller:
         try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise InvalidCredentials(f"token refused: {type(exc).__name__}") from None
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise InvalidCredentials("token refused: kid is not a string")
+        key = self._keys.key_for(kid)
+        try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._key,
-                algorithms=self._algorithms,
+                key.key,
+                algorithms=key.algorithms,
                 issuer=self._issuer,
                 audience=self._audience,
                 leeway=self._leeway,
@@ -119,5 +102,7 @@ class TokenVerifier:
         kind = CallerKind.USER
         if username and username.startswith(SERVICE_ACCOUNT_PREFIX):
             kind = CallerKind.SERVICE
+        elif user_id is None and username is None:
+            kind = CallerKind.SERVICE  # no directory identity at all: a client, not a person
         name = username or str(claims.get("sub") or "?")
         return Caller(kind, name, user_id, username, roles_of(claims))

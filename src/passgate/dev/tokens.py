@@ -10,12 +10,19 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 
 class DevIssuer:
-    def __init__(self, issuer: str = "http://127.0.0.1:8080/realms/dev") -> None:
+    def __init__(self, issuer: str = "http://127.0.0.1:8080/realms/dev", kid: str = "dev") -> None:
         self.issuer = issuer
+        self.kid = kid
         self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def jwk(self) -> dict[str, Any]:
+        """The public key as a JWK, shaped like an entry of Keycloak's certs endpoint."""
+        jwk: dict[str, Any] = RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        return {**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}
 
     def public_pem(self) -> bytes:
         return self.private_key.public_key().public_bytes(
@@ -52,4 +59,4 @@ class DevIssuer:
         if client_roles:
             payload["resource_access"] = {c: {"roles": r} for c, r in client_roles.items()}
         payload.update(claims)
-        return jwt.encode(payload, self.private_key, algorithm="RS256", headers={"kid": "dev"})
+        return jwt.encode(payload, self.private_key, algorithm="RS256", headers={"kid": self.kid})

@@ -1,0 +1,59 @@
+"""``POST /api/workspace/account/change-password`` (contract section 2)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from passgate.api.body import read_fields
+from passgate.api.deps import App, credentials_from_headers
+from passgate.api.passwords import password_field
+from passgate.api.presenters import workspace_success
+from passgate.auth.base import Caller, CallerKind, Credentials
+from passgate.errors import FieldProblem, Forbidden, ValidationFailed
+
+PREFIX = "/api/workspace"
+router = APIRouter(prefix=PREFIX)
+
+API_KEY_REFUSED = "Service accounts cannot access this endpoint via API keys"
+SERVICE_ACCOUNT_REFUSED = "Service accounts have no workspace account password to change"
+
+
+def workspace_caller(request: Request, app: App) -> Caller:
+    """A person's bearer token, from the header or the ``access_token`` query parameter."""
+    if request.headers.get("x-api-key"):
+        raise Forbidden("API key on the workspace endpoint", public_detail=API_KEY_REFUSED)
+    credentials = credentials_from_headers(request)
+    if not credentials.bearer_token:
+        token = request.query_params.get("access_token") or None
+        credentials = Credentials(bearer_token=token)
+    caller = app.authenticator.authenticate(credentials)
+    if caller.kind is not CallerKind.USER:
+        raise Forbidden(
+            f"{caller.kind} {caller.name} on the workspace endpoint",
+            public_detail=SERVICE_ACCOUNT_REFUSED,
+        )
+    return caller
+
+
+WorkspaceCaller = Annotated[Caller, Depends(workspace_caller)]
+
+
+@router.post("/account/change-password")
+async def change_password(request: Request, caller: WorkspaceCaller, app: App) -> JSONResponse:
+    raw = await read_fields(request)
+    fields = {str(k).lower(): v for k, v in raw.items()}  # property names are case-insensitive
+    problems: list[FieldProblem] = []
+    current = password_field(
+        fields.get("currentpassword"), "CurrentPassword", problems, min_length=1
+    )
+    new = password_field(fields.get("newpassword"), "NewPassword", problems)
+    if problems or current is None or new is None:
+        raise ValidationFailed(problems)
+    await anyio.to_thread.run_sync(
+        app.service.change_password_for_caller, caller, current, new, limiter=app.ldap_slots
+    )
+    return workspace_success()
