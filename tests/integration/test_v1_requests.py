@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
-import time
 from pathlib import Path
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory
+from tests.forge import ALWAYS_REFUSED, forged_tokens
 from tests.integration.helpers import assert_error, change, user_token
 
 NEW = "Brand-N3w-Passw0rd!"
@@ -134,30 +130,17 @@ def test_empty_body_names_both_fields(client: TestClient, issuer: DevIssuer) -> 
 # -- bodies -----------------------------------------------------------------------
 
 
-def test_urlencoded_body(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
+@pytest.mark.parametrize("form", ["data", "files"])
+def test_form_bodies(
+    client: TestClient, directory: Directory, issuer: DevIssuer, form: str
+) -> None:
+    """application/x-www-form-urlencoded (data=) and multipart/form-data (files=)."""
     user = directory.add_user()
-    response = change(
-        client,
-        user.user_id,
-        None,
-        None,
-        token=user_token(issuer, user.user_id),
-        data={"oldPassword": user.password, "newPassword": NEW},
-    )
-    assert response.status_code == 200, response.text
-    assert directory.can_bind(user.dn, NEW)
-
-
-def test_multipart_body(client: TestClient, directory: Directory, issuer: DevIssuer) -> None:
-    user = directory.add_user()
-    response = change(
-        client,
-        user.user_id,
-        None,
-        None,
-        token=user_token(issuer, user.user_id),
-        files={"oldPassword": (None, user.password), "newPassword": (None, NEW)},
-    )
+    fields: dict[str, object] = {"oldPassword": user.password, "newPassword": NEW}
+    if form == "files":
+        fields = {k: (None, v) for k, v in fields.items()}
+    token = user_token(issuer, user.user_id)
+    response = change(client, user.user_id, None, None, token=token, **{form: fields})
     assert response.status_code == 200, response.text
     assert directory.can_bind(user.dn, NEW)
 
@@ -192,61 +175,9 @@ def test_empty_bearer_is_no_token(client: TestClient) -> None:
     assert_error(response, 401, 4002, "No auth token")
 
 
-def _other_key_token(issuer: DevIssuer) -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = int(time.time())
-    return jwt.encode(
-        {"iss": issuer.issuer, "sub": VALID_ID, "exp": now + 60}, key, algorithm="RS256"
-    )
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _hs256_forged(claims: dict[str, object], secret: bytes) -> str:
-    """The classic RS/HS confusion: HMAC-sign with the issuer's public key as the secret."""
-    signing_input = _b64(b'{"alg":"HS256","typ":"JWT"}') + "." + _b64(json.dumps(claims).encode())
-    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
-    return signing_input + "." + _b64(signature)
-
-
-def _forged_tokens(issuer: DevIssuer) -> dict[str, str]:
-    now = int(time.time())
-    claims = {"iss": issuer.issuer, "sub": VALID_ID, "exp": now + 60}
-    unsigned = jwt.encode(claims, None, algorithm="none")
-    hs_confusion = _hs256_forged(claims, issuer.public_pem())
-    return {
-        "garbage": "not-a-jwt",
-        "other_key": _other_key_token(issuer),
-        "expired": issuer.token(VALID_ID, lifetime=-120),
-        "wrong_issuer": jwt.encode(
-            {**claims, "iss": "https://evil.test"}, issuer.private_key, algorithm="RS256"
-        ),
-        "no_exp": jwt.encode(
-            {"iss": issuer.issuer, "sub": VALID_ID}, issuer.private_key, algorithm="RS256"
-        ),
-        "alg_none": unsigned,
-        "hs256_with_public_key": hs_confusion,
-        "not_yet_valid": issuer.token(VALID_ID, nbf=now + 3600),
-    }
-
-
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "garbage",
-        "other_key",
-        "expired",
-        "wrong_issuer",
-        "no_exp",
-        "alg_none",
-        "hs256_with_public_key",
-        "not_yet_valid",
-    ],
-)
+@pytest.mark.parametrize("kind", ALWAYS_REFUSED)
 def test_bad_tokens(client: TestClient, issuer: DevIssuer, kind: str) -> None:
-    token = _forged_tokens(issuer)[kind]
+    token = forged_tokens(issuer)[kind]
     response = change(client, VALID_ID, "Old-Passw0rd!", NEW, token=token)
     assert_error(response, 401, 4001, "Unauthorized")
 

@@ -10,7 +10,7 @@ import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from passgate.auth.base import OBJECT_ID, Caller, CallerKind
-from passgate.auth.keys import KeySource, PublicKey, algorithms_for
+from passgate.auth.keys import MAX_KID_LENGTH, KeySource, PublicKey, algorithms_for
 from passgate.errors import ConfigurationError, InvalidCredentials
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,9 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:
             raise InvalidCredentials(f"token refused: {type(exc).__name__}") from None
-        kid = header.get("kid")
-        if kid is not None and not isinstance(kid, str):
-            raise InvalidCredentials("token refused: kid is not a string")
+        kid = header.get("kid")  # untrusted: only ever a dictionary key, and short
+        if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH):
+            raise InvalidCredentials("token refused: kid is not a short string")
         key = self._keys.key_for(kid)
         try:
             claims: dict[str, Any] = jwt.decode(
