@@ -20,6 +20,7 @@ from passgate.auth.base import Authenticator
 from passgate.config import Settings, env_name
 from passgate.directory.base import Directory
 from passgate.directory.connection import Connector
+from passgate.directory.dialects import dialect_class
 from passgate.directory.ldap_directory import LdapDirectory
 from passgate.directory.mappers import SearchMapper, TemplateMapper, UserMapper
 from passgate.errors import ConfigurationError, PassgateError
@@ -41,14 +42,15 @@ def mapper_from_settings(settings: Settings) -> UserMapper:
     return search
 
 
-def directory_from_settings(settings: Settings) -> Directory:
-    if settings.ldap_vendor == "ad":
-        raise ConfigurationError(
-            f"{env_name('ldap_vendor')}=ad: Active Directory is not supported by this version yet"
-        )
+def directory_from_settings(settings: Settings) -> LdapDirectory:
+    try:
+        dialect = dialect_class(settings.ldap_vendor)()
+    except KeyError as exc:
+        raise ConfigurationError(f"{env_name('ldap_vendor')}: {exc.args[0]}") from None
     return LdapDirectory(
         Connector(settings),
         mapper_from_settings(settings),
+        dialect,
         time_limit=settings.ldap_operation_timeout,
     )
 

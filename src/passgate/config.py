@@ -19,6 +19,14 @@ from passgate.errors import ConfigurationError
 
 ENV_PREFIX = "PASSGATE_"
 
+# Keycloak's defaults for an Active Directory provider (and what fits AD's schema).
+AD_DEFAULTS = {
+    "ldap_username_attribute": "sAMAccountName",
+    "ldap_user_id_attribute": "employeeNumber",
+    "ldap_user_object_classes": "person, organizationalPerson, user",
+}
+ENCRYPTED_VENDORS = {"ad": "Active Directory", "rhds": "389 Directory Server"}
+
 
 def env_name(field_name: str) -> str:
     return ENV_PREFIX + field_name.upper()
@@ -50,7 +58,7 @@ class Settings(BaseSettings):
     ldap_user_id_attribute: str = "passgateUserId"
     ldap_username_attribute: str = "uid"
     ldap_user_object_classes: str = "inetOrgPerson"
-    ldap_vendor: Literal["other", "rhds", "ad"] = "other"
+    ldap_vendor: str = "other"  # a dialect: other, rhds, ad, or a plugin's name
     ldap_allow_insecure: bool = False
     ldap_search_scope: Literal["sub", "one"] = "sub"
     ldap_user_dn_template: str | None = None
@@ -84,6 +92,25 @@ class Settings(BaseSettings):
 
     # -- checks ------------------------------------------------------------------
 
+    @model_validator(mode="before")
+    @classmethod
+    def _vendor_defaults(cls, data: Any) -> Any:
+        """Attributes default per vendor (as in Keycloak), unless set explicitly."""
+        if isinstance(data, dict) and str(data.get("ldap_vendor", "")).lower() == "ad":
+            for key, value in AD_DEFAULTS.items():
+                data.setdefault(key, value)
+        return data
+
+    @field_validator("ldap_vendor")
+    @classmethod
+    def _known_vendor(cls, value: str) -> str:
+        from passgate.directory.dialects import available_dialects
+
+        known = available_dialects()
+        if value not in known:
+            raise ValueError(f"unknown vendor {value!r}; known: {', '.join(sorted(known))}")
+        return value
+
     @field_validator("ldap_connection_url")
     @classmethod
     def _urls_are_ldap(cls, value: str) -> str:
@@ -112,6 +139,16 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _coherent(self) -> Settings:
+        if self.ldap_vendor in ENCRYPTED_VENDORS and not (
+            self.ldap_start_tls or self.ldap_allow_insecure
+        ):
+            for url in self.ldap_urls:
+                if urlsplit(url).scheme.lower() == "ldap":
+                    raise ValueError(
+                        f"{env_name('ldap_connection_url')}: {ENCRYPTED_VENDORS[self.ldap_vendor]} "
+                        f"refuses password changes without encryption; use ldaps:// or set "
+                        f"{env_name('ldap_start_tls')}=true"
+                    )
         if not (self.ldap_start_tls or self.ldap_allow_insecure):
             for url in self.ldap_urls:
                 parts = urlsplit(url)

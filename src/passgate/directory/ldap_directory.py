@@ -1,25 +1,28 @@
-"""The :class:`~passgate.directory.base.Directory` over LDAP (RFC 3062 servers)."""
+"""The :class:`~passgate.directory.base.Directory` over LDAP, for every vendor dialect."""
 
 from __future__ import annotations
 
 import logging
+import threading
 
 import ldap3
 from ldap3.core import exceptions as ldap_exc
 
-from passgate.directory import outcomes, ppolicy
+from passgate.directory import ppolicy
 from passgate.directory.connection import (
     UNAVAILABLE_RESULTS,
     Connector,
     close_quietly,
     translated_ldap_errors,
 )
+from passgate.directory.dialects.base import Dialect, MustSetAsService, RootDse
 from passgate.directory.mappers import UserMapper, UserQuery
 from passgate.errors import (
     AmbiguousUser,
     DirectoryMisconfigured,
     DirectoryUnavailable,
     PassgateError,
+    PasswordPolicyRejected,
     UserNotFound,
 )
 
@@ -28,15 +31,72 @@ log = logging.getLogger(__name__)
 _SCOPES = {"base": ldap3.BASE, "one": ldap3.LEVEL, "sub": ldap3.SUBTREE}
 NO_SUCH_OBJECT = 32
 SIZE_LIMIT_EXCEEDED = 4
+ROOT_DSE_ATTRIBUTES = [
+    "vendorName",
+    "vendorVersion",
+    "supportedExtension",
+    "supportedControl",
+    "supportedCapabilities",
+]
 
 
 class LdapDirectory:
     """Finds users as the service account; changes passwords as the user."""
 
-    def __init__(self, connector: Connector, mapper: UserMapper, time_limit: int = 10) -> None:
+    def __init__(
+        self,
+        connector: Connector,
+        mapper: UserMapper,
+        dialect: Dialect,
+        time_limit: int = 10,
+    ) -> None:
         self._connector = connector
         self._mapper = mapper
+        self._dialect = dialect
         self._time_limit = time_limit
+        self._discovered = False
+        self._discovery_lock = threading.Lock()
+        self.root_dse: RootDse | None = None
+
+    # -- discovery -------------------------------------------------------------
+
+    def discover(self) -> RootDse | None:
+        """Read the RootDSE once and let the dialect adapt; retried until it succeeds."""
+        if self._discovered:
+            return self.root_dse
+        with self._discovery_lock:
+            if self._discovered:
+                return self.root_dse
+            try:
+                conn = self._connector.service_connection()
+            except PassgateError as exc:
+                log.warning("RootDSE not read yet: %s", exc.log_message)
+                return None
+            try:
+                with translated_ldap_errors("RootDSE"):
+                    conn.search("", "(objectClass=*)", ldap3.BASE, attributes=ROOT_DSE_ATTRIBUTES)
+                entry = conn.response[0]["attributes"] if conn.response else {}
+            except PassgateError as exc:
+                log.warning("RootDSE not read yet: %s", exc.log_message)
+                return None
+            finally:
+                close_quietly(conn)
+            self.root_dse = RootDse(
+                vendor_name=_first(entry.get("vendorName")),
+                vendor_version=_first(entry.get("vendorVersion")),
+                extensions=frozenset(_all(entry.get("supportedExtension"))),
+                controls=frozenset(_all(entry.get("supportedControl"))),
+                capabilities=frozenset(_all(entry.get("supportedCapabilities"))),
+            )
+            log.info(
+                "directory: %s %s (dialect %s)",
+                self.root_dse.vendor_name or "(no vendorName)",
+                self.root_dse.vendor_version,
+                self._dialect.defaults.vendor,
+            )
+            self._dialect.adapt_to(self.root_dse)
+            self._discovered = True
+            return self.root_dse
 
     # -- lookup ----------------------------------------------------------------
 
@@ -47,6 +107,7 @@ class LdapDirectory:
         return self._find_one(self._mapper.query_for_username(username))
 
     def _find_one(self, query: UserQuery) -> str:
+        self.discover()
         conn = self._connector.service_connection()
         try:
             with translated_ldap_errors("user lookup"):
@@ -78,28 +139,56 @@ class LdapDirectory:
         dn: str = dns[0]
         return dn
 
+    def read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
+        """An entry's attributes as the service account, or None (the PolicyReader seam)."""
+        try:
+            conn = self._connector.service_connection()
+        except PassgateError:
+            return None
+        try:
+            with translated_ldap_errors("read"):
+                found = conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes)
+            if not found or not conn.response:
+                return None
+            raw = conn.response[0].get("attributes", {})
+            return {k: [str(v) for v in _all(vals)] for k, vals in raw.items()}
+        except PassgateError:
+            return None
+        finally:
+            close_quietly(conn)
+
     # -- change ----------------------------------------------------------------
 
     def change_password(self, dn: str, old_password: str, new_password: str) -> None:
+        self.discover()
         conn = self._connector.open(dn, old_password)
         try:
-            with translated_ldap_errors("bind as the user"):
-                conn.bind(controls=[ppolicy.request_control()])
-            response = outcomes.check_bind(conn.result)
+            try:
+                with translated_ldap_errors("bind as the user"):
+                    response = self._dialect.verify_old_password(conn)
+            except MustSetAsService as why:
+                close_quietly(conn)
+                log.info("%s: %s; only a privileged account can set it", dn, why)
+                self._set_as_service(dn, new_password)
+                return
             if response and response.error == ppolicy.PolicyError.CHANGE_AFTER_RESET:
                 log.info("%s must change its password (reset by an administrator)", dn)
             try:
-                conn.extend.standard.modify_password(
-                    old_password=old_password,
-                    new_password=new_password,
-                    controls=[ppolicy.request_control()],
-                )
+                self._dialect.set_password(conn, dn, old_password, new_password)
             except ldap_exc.LDAPCommunicationError as exc:
                 # The request may have reached the server: find out what it did.
                 log.warning("connection lost during password modify for %s: %s", dn, exc)
                 self._settle_lost_modify(dn, old_password, new_password)
-                return
-            outcomes.check_password_modify(conn.result, same_as_old=old_password == new_password)
+            except PasswordPolicyRejected as refusal:
+                raise self._dialect.refine_rejection(refusal, dn, new_password, self) from None
+        finally:
+            close_quietly(conn)
+
+    def _set_as_service(self, dn: str, new_password: str) -> None:
+        conn = self._connector.service_connection()
+        try:
+            with translated_ldap_errors("password set as the service account"):
+                self._dialect.set_password_as_service(conn, dn, new_password)
         finally:
             close_quietly(conn)
 
@@ -124,9 +213,22 @@ class LdapDirectory:
             return False
         try:
             with translated_ldap_errors("verification bind"):
-                conn.bind(controls=[ppolicy.request_control()])
-            return bool(conn.result.get("result") == outcomes.SUCCESS)
+                conn.bind()
+            return bool(conn.result.get("result") == 0)
         except DirectoryUnavailable:
             return False
         finally:
             close_quietly(conn)
+
+
+def _all(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _first(value: object) -> str:
+    values = _all(value)
+    return values[0] if values else ""

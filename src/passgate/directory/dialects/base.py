@@ -1,0 +1,131 @@
+"""What a dialect is: vendor defaults as data, and the few operations that differ.
+
+The base class is the RFC 3062 behaviour every standards-following server
+shares (OpenLDAP, 389-DS, most others): verify by a bind with the
+password-policy request control, set by the Password Modify extended
+operation carrying the old password, read the ppolicy response control.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+import ldap3
+
+from passgate.directory import outcomes, ppolicy
+from passgate.directory.ppolicy import PolicyResponse
+from passgate.errors import PasswordPolicyRejected
+
+log = logging.getLogger(__name__)
+
+PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"
+
+
+@dataclass(frozen=True)
+class VendorDefaults:
+    """Per-vendor defaults, as data (Keycloak's LDAP provider has the same table)."""
+
+    vendor: str
+    display_name: str
+    username_attribute: str = "uid"
+    user_id_attribute: str = "passgateUserId"
+    user_object_classes: str = "inetOrgPerson"
+    # Whether the server refuses password changes over an unencrypted connection.
+    needs_encryption: bool = False
+    # A substring of the RootDSE vendorName (lower case) that identifies the vendor.
+    vendor_name_hint: str = ""
+
+
+class MustSetAsService(Exception):
+    """The bind proved the old password but the directory lets the user do nothing.
+
+    (Active Directory: must change at next logon, or expired.) Only a
+    privileged account can set the password there.
+    """
+
+
+class PolicyReader(Protocol):
+    """Reads attributes as the service account (for a dialect that needs the policy)."""
+
+    def read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
+        """The entry's values, or None when it cannot be read."""
+        ...
+
+
+@dataclass(frozen=True)
+class RootDse:
+    vendor_name: str = ""
+    vendor_version: str = ""
+    extensions: frozenset[str] = frozenset()
+    controls: frozenset[str] = frozenset()
+    capabilities: frozenset[str] = frozenset()
+
+
+class Dialect:
+    """RFC 3062 servers. Subclasses change data first, and methods only where they must."""
+
+    defaults: ClassVar[VendorDefaults] = VendorDefaults("other", "OpenLDAP or RFC 3062 server")
+
+    def __init__(self) -> None:
+        self.use_password_modify = True
+
+    # -- discovery ----------------------------------------------------------------
+
+    def adapt_to(self, root: RootDse) -> None:
+        """Adjust to what the server advertises; called once, after reading the RootDSE."""
+        hint = self.defaults.vendor_name_hint
+        if hint and root.vendor_name and hint not in root.vendor_name.lower():
+            log.warning(
+                "PASSGATE_LDAP_VENDOR=%s but the server says vendorName %r",
+                self.defaults.vendor,
+                root.vendor_name,
+            )
+        if root.extensions and PASSWORD_MODIFY_OID not in root.extensions:
+            self.use_password_modify = False
+            log.warning(
+                "the directory does not advertise the Password Modify extended operation "
+                "(%s); falling back to a userPassword delete-old/add-new modify as the user",
+                PASSWORD_MODIFY_OID,
+            )
+
+    # -- the change ---------------------------------------------------------------
+
+    def verify_old_password(self, conn: ldap3.Connection) -> PolicyResponse | None:
+        """Bind as the user; raise what a refusal means (MustSetAsService included)."""
+        conn.bind(controls=[ppolicy.request_control()])
+        return outcomes.check_bind(conn.result)
+
+    def set_password(self, conn: ldap3.Connection, dn: str, old: str, new: str) -> None:
+        """Set the new password on the user's own bound connection.
+
+        ldap3's LDAPCommunicationError is left to propagate: the caller finds
+        out what the directory did.
+        """
+        if self.use_password_modify:
+            conn.extend.standard.modify_password(
+                old_password=old, new_password=new, controls=[ppolicy.request_control()]
+            )
+        else:
+            conn.modify(
+                dn,
+                {
+                    "userPassword": [
+                        (ldap3.MODIFY_DELETE, [old]),
+                        (ldap3.MODIFY_ADD, [new]),
+                    ]
+                },
+                controls=[ppolicy.request_control()],
+            )
+        outcomes.check_password_modify(conn.result, same_as_old=old == new)
+
+    def refine_rejection(
+        self, error: PasswordPolicyRejected, dn: str, new_password: str, policy: PolicyReader
+    ) -> PasswordPolicyRejected:
+        """A chance to make a vague refusal exact from the effective policy; kept as is here."""
+        return error
+
+    def set_password_as_service(self, conn: ldap3.Connection, dn: str, new: str) -> None:
+        """Set a password as the service account; only dialects that need it implement it."""
+        raise NotImplementedError
