@@ -1,0 +1,45 @@
+"""Targets for the scenario suite, and the compatibility-matrix recorder."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from passgate.dev.slapd import Slapd
+from tests.scenarios.targets import Target, openldap_target
+
+MATRIX_ENV = "PASSGATE_MATRIX_JSON"
+TARGETS = ["openldap"]
+
+
+class Matrix:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def record(self, **row: Any) -> None:
+        self.rows.append(row)
+
+
+@pytest.fixture(scope="session")
+def matrix() -> Iterator[Matrix]:
+    recorder = Matrix()
+    yield recorder
+    out = os.environ.get(MATRIX_ENV)
+    if out:
+        Path(out).write_text(json.dumps(recorder.rows, indent=1))
+
+
+@pytest.fixture(scope="session")
+def openldap(slapd: Slapd) -> Target:
+    return openldap_target(slapd)
+
+
+@pytest.fixture(params=TARGETS)
+def target(request: pytest.FixtureRequest) -> Target:
+    found: Target = request.getfixturevalue(request.param)
+    return found

@@ -1,0 +1,150 @@
+"""The directories the scenario suite runs against, behind one small interface.
+
+A target knows how to start its server, make users in each state the
+scenarios need, and what passgate settings point at it. Expectations that
+differ by server (Samba 4.17 has no policy-hints control, so a must-change
+user gets 5025) are data here, not branches in the tests.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ldap3
+
+from passgate.dev import seed
+from passgate.dev.slapd import Slapd
+
+RELAX = "1.3.6.1.4.1.4203.666.5.12"
+
+
+@dataclass
+class TestUser:
+    dn: str
+    user_id: str
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What passgate must answer: v1 status/code/reason and workspace status/Code."""
+
+    status: int
+    code: int | None = None
+    reason: str | None = None
+
+    @property
+    def workspace_code(self) -> str | None:
+        return {
+            5023: "IncorrectPassword",
+            5024: "PasswordPolicy",
+            5025: "PasswordExpired",
+            5026: "AccountLocked",
+            3001: "NotFound",
+        }.get(self.code or 0)
+
+
+@dataclass
+class Target:
+    name: str
+    settings: dict[str, Any]
+    add_user: Callable[[str], TestUser]
+    can_bind: Callable[[str, str], bool]
+    change_as_user: Callable[[TestUser, str], None]
+    lock: Callable[[TestUser], None]
+    expire: Callable[[TestUser], None]
+    must_change: Callable[[TestUser], None]
+    too_young: Callable[[TestUser], None] | None
+    quality_refused: Callable[[TestUser], str]
+    pause: Callable[[], None]
+    resume: Callable[[], None]
+    expected: dict[str, Outcome] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def new_user_id() -> str:
+    return secrets.token_hex(12)
+
+
+# -- OpenLDAP ---------------------------------------------------------------------------
+
+
+def openldap_target(server: Slapd) -> Target:
+    admin = server.admin_connection()
+
+    def add_user(password: str) -> TestUser:
+        uid = "s" + secrets.token_hex(5)
+        user = TestUser(f"uid={uid},{seed.PEOPLE_DN}", new_user_id(), uid, password)
+        ok = admin.add(
+            user.dn,
+            attributes={
+                "objectClass": ["inetOrgPerson", "passgateUser"],
+                "uid": uid,
+                "cn": uid,
+                "sn": uid,
+                "passgateUserId": user.user_id,
+                "userPassword": password,
+            },
+        )
+        assert ok, admin.result
+        return user
+
+    def replace(user: TestUser, attribute: str, value: str, relax: bool = False) -> None:
+        controls = [(RELAX, True, None)] if relax else None
+        ok = admin.modify(
+            user.dn, {attribute: [(ldap3.MODIFY_REPLACE, [value])]}, controls=controls
+        )
+        assert ok, admin.result
+
+    def can_bind(dn: str, password: str) -> bool:
+        conn = ldap3.Connection(
+            ldap3.Server(server.host, port=server.port), user=dn, password=password
+        )
+        try:
+            return bool(conn.bind())
+        finally:
+            conn.unbind()
+
+    def change_as_user(user: TestUser, new: str) -> None:
+        conn = ldap3.Connection(
+            ldap3.Server(server.host, port=server.port),
+            user=user.dn,
+            password=user.password,
+            auto_bind=True,
+        )
+        assert conn.extend.standard.modify_password(old_password=user.password, new_password=new), (
+            conn.result
+        )
+        conn.unbind()
+        user.password = new
+
+    def expire(user: TestUser) -> None:
+        replace(user, "pwdPolicySubentry", seed.EXPIRING_POLICY_DN)
+        replace(user, "pwdChangedTime", "20000101000000Z", relax=True)
+
+    def too_young(user: TestUser) -> None:
+        # ppolicy records pwdChangedTime only under a policy with an age limit.
+        replace(user, "pwdPolicySubentry", seed.MIN_AGE_POLICY_DN)
+        now = time.strftime("%Y%m%d%H%M%SZ", time.gmtime())
+        replace(user, "pwdChangedTime", now, relax=True)
+
+    return Target(
+        name="OpenLDAP 2.5 (slapd, ppolicy)",
+        settings={"ldap_connection_url": server.url},
+        add_user=add_user,
+        can_bind=can_bind,
+        change_as_user=change_as_user,
+        lock=lambda u: replace(u, "pwdAccountLockedTime", "000001010000Z"),
+        expire=expire,
+        must_change=lambda u: replace(u, "pwdReset", "TRUE"),
+        too_young=too_young,
+        quality_refused=lambda u: "{SSHA}abcdefghijkl",  # pwdCheckQuality 2 refuses hashed values
+        pause=server.pause,
+        resume=server.resume,
+        notes={"quality": "a pre-hashed `{SSHA}` value (pwdCheckQuality 2)"},
+    )
