@@ -3,5 +3,5 @@
 # service on http://127.0.0.1:8080. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+PASSGATE_SETUP_MINIMAL=1 bash scripts/setup.sh
 exec .venv/bin/passgate dev "$@"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what passgate needs on a Debian machine (root, or sudo), once:
-# OpenLDAP's slapd and ldap-utils from Debian, and a virtualenv in .venv
-# with passgate and its test tools from PyPI. Safe to run again.
+# OpenLDAP's slapd and ldap-utils, 389 Directory Server and a Samba AD DC
+# (the test suite runs the same scenarios on all three) from Debian, and a
+# virtualenv in .venv with passgate and its test tools from PyPI.
+# Safe to run again. PASSGATE_SETUP_MINIMAL=1 skips 389-DS and Samba.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +14,14 @@ missing=()
 command -v ldapsearch >/dev/null || missing+=(ldap-utils)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v python3 >/dev/null || missing+=(python3)
+if [ "${PASSGATE_SETUP_MINIMAL:-0}" != 1 ]; then
+    command -v dscreate >/dev/null || missing+=(389-ds-base)
+    command -v samba-tool >/dev/null || missing+=(samba samba-ad-dc)
+    [ -d /usr/share/samba/setup/ad-schema ] || missing+=(samba-ad-provision)
+    dpkg -s samba-dsdb-modules samba-vfs-modules winbind >/dev/null 2>&1 \
+        || missing+=(samba-dsdb-modules samba-vfs-modules winbind)
+    command -v ip >/dev/null || missing+=(iproute2)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
