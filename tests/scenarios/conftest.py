@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from passgate.dev.slapd import Slapd
-from tests.scenarios.targets import Target, openldap_target
+from tests.scenarios.targets import Target, ds389_target, openldap_target
 
 MATRIX_ENV = "PASSGATE_MATRIX_JSON"
-TARGETS = ["openldap"]
+TARGETS = ["openldap", "ds389"]
+IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 class Matrix:
@@ -37,6 +38,24 @@ def matrix() -> Iterator[Matrix]:
 @pytest.fixture(scope="session")
 def openldap(slapd: Slapd) -> Target:
     return openldap_target(slapd)
+
+
+def _started(server: Any, unavailable: type[Exception]) -> Any:
+    try:
+        return server.start()
+    except unavailable as exc:
+        if IN_CI:
+            pytest.fail(f"required under CI: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def ds389() -> Iterator[Target]:
+    from tests.servers.ds389 import DS389, DS389Unavailable
+
+    server = _started(DS389(), DS389Unavailable)
+    yield ds389_target(server)
+    server.stop()
 
 
 @pytest.fixture(params=TARGETS)

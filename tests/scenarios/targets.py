@@ -148,3 +148,63 @@ def openldap_target(server: Slapd) -> Target:
         resume=server.resume,
         notes={"quality": "a pre-hashed `{SSHA}` value (pwdCheckQuality 2)"},
     )
+
+
+# -- 389 Directory Server ----------------------------------------------------------------
+
+
+def ds389_target(server: Any) -> Target:
+    """``server`` is a started :class:`tests.servers.ds389.DS389`."""
+
+    def connect(dn: str, password: str) -> ldap3.Connection:
+        tls = server.tls()
+        host = ldap3.Server("localhost", port=server.tls_port, use_ssl=True, tls=tls)
+        return ldap3.Connection(host, user=dn, password=password)
+
+    def add_user(password: str) -> TestUser:
+        uid = "d" + secrets.token_hex(5)
+        user_id = new_user_id()
+        return TestUser(server.add_user(uid, user_id, password), user_id, uid, password)
+
+    def can_bind(dn: str, password: str) -> bool:
+        conn = connect(dn, password)
+        try:
+            return bool(conn.bind())
+        finally:
+            conn.unbind()
+
+    def change_as_user(user: TestUser, new: str) -> None:
+        conn = connect(user.dn, user.password)
+        assert conn.bind(), conn.result
+        assert conn.extend.standard.modify_password(old_password=user.password, new_password=new), (
+            conn.result
+        )
+        conn.unbind()
+        user.password = new
+
+    return Target(
+        name="389 Directory Server 2.3",
+        settings={
+            "ldap_connection_url": server.ldaps_url,
+            "ldap_ca_file": server.ca_file,
+            "ldap_vendor": "rhds",
+            "ldap_bind_dn": server.service_dn,
+            "ldap_bind_credential": server.service_password,
+            "ldap_users_dn": server.people_dn,
+        },
+        add_user=add_user,
+        can_bind=can_bind,
+        change_as_user=change_as_user,
+        lock=lambda u: server.lock(u.dn),
+        expire=lambda u: server.expire(u.dn),
+        must_change=lambda u: server.make_must_change(u.dn, u.password),
+        too_young=lambda u: server.make_too_young(u.dn),
+        quality_refused=lambda u: f"My-{u.username}-Passw0rd",  # contains the uid
+        pause=server.pause,
+        resume=server.resume,
+        notes={
+            "too short": "389 says quality (5); refined from passwordMinLength",
+            "insufficient quality": "a password containing the uid (passwordCheckSyntax)",
+            "locked": "nsAccountLock (bind 53)",
+        },
+    )

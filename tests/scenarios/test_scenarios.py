@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from passgate.dev.tokens import DevIssuer
 from tests.scenarios.conftest import Matrix
-from tests.scenarios.targets import Outcome, Target, TestUser
+from tests.scenarios.targets import Outcome, Target, TestUser, new_user_id
 
 OLD = "Initial-Passw0rd-1"
 NEW = "Changed-Passw0rd-2"
@@ -120,7 +120,7 @@ def test_scenario(
     results: dict[str, Outcome] = {}
     for endpoint in ("v1", "workspace"):
         user, old, new = prepare(target, scenario)
-        user_id = "e" + user.user_id[1:] if scenario == "unknown user" else user.user_id
+        user_id = new_user_id() if scenario == "unknown user" else user.user_id
         username = "nobody-" + user.username if scenario == "unknown user" else user.username
         token = issuer.token(user_id, username=username)
         if scenario == "directory down":
