@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     ldap_connection_url: str
     ldap_start_tls: bool = False
     ldap_ca_file: Path | None = None
+    # Name to check the server certificate against, when the URL's host is not
+    # in it (e.g. connecting by IP to a DC whose certificate names dc1.corp.example).
+    ldap_tls_server_name: str | None = None
     ldap_bind_dn: str
     ldap_bind_credential: SecretStr
     ldap_users_dn: str
@@ -121,6 +124,13 @@ class Settings(BaseSettings):
             parts = urlsplit(url)
             if parts.scheme.lower() not in ("ldap", "ldaps") or not parts.hostname:
                 raise ValueError(f"{url!r} is not an ldap:// or ldaps:// URL with a host")
+        return value
+
+    @field_validator("ldap_tls_server_name")
+    @classmethod
+    def _real_name(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or "*" in value):
+            raise ValueError("must be a host name (wildcards would disable the check)")
         return value
 
     @field_validator("ldap_user_object_classes")

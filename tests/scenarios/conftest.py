@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from passgate.dev.slapd import Slapd
-from tests.scenarios.targets import Target, ds389_target, openldap_target
+from tests.scenarios.targets import Target, ds389_target, openldap_target, samba_target
 
 MATRIX_ENV = "PASSGATE_MATRIX_JSON"
-TARGETS = ["openldap", "ds389"]
+TARGETS = ["openldap", "ds389", "samba"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -55,6 +55,15 @@ def ds389() -> Iterator[Target]:
 
     server = _started(DS389(), DS389Unavailable)
     yield ds389_target(server)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def samba() -> Iterator[Target]:
+    from tests.servers.samba_ad import SambaAD, SambaUnavailable
+
+    server = _started(SambaAD(), SambaUnavailable)
+    yield samba_target(server)
     server.stop()
 
 

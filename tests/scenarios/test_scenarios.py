@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from passgate.dev.tokens import DevIssuer
 from tests.scenarios.conftest import Matrix
-from tests.scenarios.targets import Outcome, Target, TestUser, new_user_id
+from tests.scenarios.targets import Outcome, ScenarioUser, Target, new_user_id
 
 OLD = "Initial-Passw0rd-1"
 NEW = "Changed-Passw0rd-2"
@@ -74,7 +74,7 @@ def observed(endpoint: str, response: httpx.Response) -> Outcome:
     )
 
 
-def prepare(target: Target, scenario: str) -> tuple[TestUser, str, str]:
+def prepare(target: Target, scenario: str) -> tuple[ScenarioUser, str, str]:
     """A fresh user in the scenario's state, and the (old, new) passwords to send."""
     user = target.add_user(OLD)
     if scenario == "wrong old password":

@@ -94,7 +94,7 @@ def test_ad_cleartext_bind_is_misconfiguration() -> None:
             PolicyReason.SAME_AS_OLD,
         ),
         (
-            "0000052D: Constraint violation - check_password_restrictions: the password was last changed too recently!",
+            "0000052D: Constraint violation - check_password_restrictions: password is too young to change!",
             PolicyReason.TOO_YOUNG,
         ),
         (

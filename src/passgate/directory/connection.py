@@ -56,6 +56,7 @@ class Connector:
             validate=ssl.CERT_REQUIRED,
             version=ssl.PROTOCOL_TLS_CLIENT,
             ca_certs_file=str(settings.ldap_ca_file) if settings.ldap_ca_file else None,
+            valid_names=[settings.ldap_tls_server_name] if settings.ldap_tls_server_name else None,
         )
 
     def _server(self, url: str) -> ldap3.Server:
@@ -94,7 +95,12 @@ class Connector:
                 if self._settings.ldap_start_tls and not server.ssl and not conn.start_tls():
                     raise ldap_exc.LDAPStartTLSError(f"StartTLS refused: {conn.result}")
                 return conn
-            except (ldap_exc.LDAPCommunicationError, ldap_exc.LDAPStartTLSError, OSError) as exc:
+            except (
+                ldap_exc.LDAPCommunicationError,
+                ldap_exc.LDAPStartTLSError,
+                ldap_exc.LDAPCertificateError,
+                OSError,
+            ) as exc:
                 log.warning("directory server %s unusable: %s", server.name, exc)
                 last = exc
                 close_quietly(conn)

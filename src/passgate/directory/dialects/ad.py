@@ -61,6 +61,7 @@ _MODIFY_REASONS = (
     ("too short", PolicyReason.TOO_SHORT),
     ("too long", PolicyReason.TOO_LONG),
     ("complexity", PolicyReason.QUALITY),
+    ("too young", PolicyReason.TOO_YOUNG),
     ("too recently", PolicyReason.TOO_YOUNG),
     ("minimum password age", PolicyReason.TOO_YOUNG),
 )
