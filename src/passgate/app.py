@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 
 import anyio
@@ -52,6 +53,9 @@ def directory_from_settings(settings: Settings) -> LdapDirectory:
         mapper_from_settings(settings),
         dialect,
         time_limit=settings.ldap_operation_timeout,
+        pool_size=settings.ldap_pool_size,
+        pool_max_idle=settings.ldap_pool_max_idle,
+        dn_cache_ttl=settings.ldap_dn_cache_ttl,
     )
 
 
@@ -111,6 +115,15 @@ def _log_error(request: Request, error: PassgateError) -> None:
         log.error("%s -> %s: %s", where, spec.code, error.log_message or type(error).__name__)
     else:
         log.info("%s -> %s: %s", where, spec.code, error.log_message or type(error).__name__)
+
+
+def app_from_environment() -> FastAPI:
+    """The factory ``passgate serve --workers N`` gives uvicorn (each worker builds its own)."""
+    from passgate.config import load_settings
+    from passgate.logging_setup import configure_logging
+
+    configure_logging(os.environ.get("PASSGATE_LOG_LEVEL", "INFO"))
+    return create_app(load_settings())
 
 
 def create_app(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from typing import Any
 
 from passgate.errors import ConfigurationError
 
@@ -17,11 +19,25 @@ def _serve(args: argparse.Namespace) -> int:
 
     configure_logging(args.log_level)
     try:
-        app = create_app(load_settings())
+        app = create_app(load_settings())  # validate before forking workers
     except ConfigurationError as exc:
         print(f"passgate: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, server_header=False)
+    common: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_config": None,
+        "server_header": False,
+        "access_log": not args.no_access_log,
+    }
+    if args.workers > 1:
+        os.environ["PASSGATE_LOG_LEVEL"] = args.log_level
+        # Each worker process builds its own app (own pools) from the environment.
+        uvicorn.run(
+            "passgate.app:app_from_environment", factory=True, workers=args.workers, **common
+        )
+    else:
+        uvicorn.run(app, **common)
     return 0
 
 
@@ -39,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--log-level", default="INFO")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes (uvicorn workers); default 1"
+    )
+    serve.add_argument(
+        "--no-access-log", action="store_true", help="no uvicorn access log line per request"
+    )
     serve.set_defaults(run=_serve)
 
     dev = commands.add_parser(

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     ldap_connect_timeout: int = Field(default=5, ge=1, le=300)  # seconds
     ldap_operation_timeout: int = Field(default=10, ge=1, le=600)  # seconds
     ldap_max_concurrency: int = Field(default=32, ge=1, le=1024)
+    ldap_pool_size: int = Field(default=16, ge=0, le=1024)  # idle connections kept per pool
+    ldap_pool_max_idle: float = Field(default=60.0, ge=0, le=3600)  # seconds
+    ldap_dn_cache_ttl: float = Field(default=60.0, ge=0, le=3600)  # seconds; 0 disables
 
     # -- callers ---------------------------------------------------------------
     auth_jwks_url: str | None = None

@@ -8,12 +8,13 @@ outcome for operators, never a password.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from pydantic import SecretStr
 
 from passgate.auth.base import Caller
 from passgate.directory.base import Directory
-from passgate.errors import UserNotFound
+from passgate.errors import IncorrectOldPassword, UserNotFound
 
 log = logging.getLogger(__name__)
 
@@ -24,29 +25,36 @@ class PasswordService:
 
     def change_password(self, user_id: str, old: SecretStr, new: SecretStr) -> None:
         """Change the password of the entry with this userId (404 if none)."""
-        dn = self._directory.user_dn_for(user_id)
-        self._change(dn, old, new)
-
-    def change_password_by_username(self, username: str, old: SecretStr, new: SecretStr) -> None:
-        """Change the password of the entry with this username (404 if none)."""
-        dn = self._directory.user_dn_for_username(username)
-        self._change(dn, old, new)
+        self._change(
+            lambda refresh: self._directory.user_dn_for(user_id, refresh=refresh), old, new
+        )
 
     def change_password_for_caller(self, caller: Caller, old: SecretStr, new: SecretStr) -> None:
         """Change the caller's own password: found by user-id claim, else by username."""
-        self._change(self._dn_of(caller), old, new)
+        self._change(lambda refresh: self._dn_of(caller, refresh), old, new)
 
-    def _dn_of(self, caller: Caller) -> str:
+    def _dn_of(self, caller: Caller, refresh: bool) -> str:
         if caller.user_id:
             try:
-                return self._directory.user_dn_for(caller.user_id)
+                return self._directory.user_dn_for(caller.user_id, refresh=refresh)
             except UserNotFound:
                 if not caller.username:
                     raise
         if caller.username:
-            return self._directory.user_dn_for_username(caller.username)
+            return self._directory.user_dn_for_username(caller.username, refresh=refresh)
         raise UserNotFound(f"{caller.kind} {caller.name} names no directory user")
 
-    def _change(self, dn: str, old: SecretStr, new: SecretStr) -> None:
-        self._directory.change_password(dn, old.get_secret_value(), new.get_secret_value())
+    def _change(self, find_dn: Callable[[bool], str], old: SecretStr, new: SecretStr) -> None:
+        dn = find_dn(False)
+        try:
+            self._directory.change_password(dn, old.get_secret_value(), new.get_secret_value())
+        except IncorrectOldPassword:
+            # A cached DN may be stale (entry renamed or moved): the bind then fails
+            # like a wrong password. Ask the directory again; retry only if it moved.
+            fresh = find_dn(True)
+            if fresh == dn:
+                raise
+            log.info("the entry moved from %s to %s", dn, fresh)
+            dn = fresh
+            self._directory.change_password(dn, old.get_secret_value(), new.get_secret_value())
         log.info("password changed for %s", dn)

@@ -23,12 +23,12 @@ class FakeDirectory:
         self.ids = {"a" * 24: "uid=a"}
         self.fail_with: Exception | None = None
 
-    def user_dn_for(self, user_id: str) -> str:
+    def user_dn_for(self, user_id: str, *, refresh: bool = False) -> str:
         if user_id not in self.ids:
             raise UserNotFound(user_id)
         return self.ids[user_id]
 
-    def user_dn_for_username(self, username: str) -> str:
+    def user_dn_for_username(self, username: str, *, refresh: bool = False) -> str:
         return self.user_dn_for(username)
 
     def change_password(self, dn: str, old_password: str, new_password: str) -> None:

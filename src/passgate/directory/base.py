@@ -11,11 +11,14 @@ class Directory(Protocol):
     Implementations raise only :mod:`passgate.errors` exceptions.
     """
 
-    def user_dn_for(self, user_id: str) -> str:
-        """The DN of the one entry with this userId (UserNotFound, AmbiguousUser)."""
+    def user_dn_for(self, user_id: str, *, refresh: bool = False) -> str:
+        """The DN of the one entry with this userId (UserNotFound, AmbiguousUser).
+
+        May come from a short-lived cache; ``refresh`` asks the directory again.
+        """
         ...
 
-    def user_dn_for_username(self, username: str) -> str:
+    def user_dn_for_username(self, username: str, *, refresh: bool = False) -> str:
         """The DN of the one entry with this username (UserNotFound, AmbiguousUser)."""
         ...
 

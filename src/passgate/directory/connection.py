@@ -83,6 +83,7 @@ class Connector:
                 server,
                 user=user,
                 password=password,
+                authentication=ldap3.SIMPLE,  # also for pooled user connections, bound later
                 auto_bind=ldap3.AUTO_BIND_NONE,
                 client_strategy=ldap3.SYNC,
                 receive_timeout=self._settings.ldap_operation_timeout,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import ldap3
 from ldap3.core import exceptions as ldap_exc
@@ -17,18 +20,26 @@ from passgate.directory.connection import (
 )
 from passgate.directory.dialects.base import Dialect, MustSetAsService, RootDse
 from passgate.directory.mappers import UserMapper, UserQuery
+from passgate.directory.pool import ConnectionPool
 from passgate.errors import (
+    AccountLocked,
     AmbiguousUser,
     DirectoryMisconfigured,
     DirectoryUnavailable,
+    IncorrectOldPassword,
     PassgateError,
+    PasswordExpired,
     PasswordPolicyRejected,
     UserNotFound,
 )
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 _SCOPES = {"base": ldap3.BASE, "one": ldap3.LEVEL, "sub": ldap3.SUBTREE}
+MAX_CACHED_DNS = 100_000
+# Refusals that leave the user connection usable (the bind failed or the server said no).
+ANSWERS = (IncorrectOldPassword, PasswordPolicyRejected, AccountLocked, PasswordExpired)
 NO_SUCH_OBJECT = 32
 SIZE_LIMIT_EXCEEDED = 4
 ROOT_DSE_ATTRIBUTES = [
@@ -49,11 +60,24 @@ class LdapDirectory:
         mapper: UserMapper,
         dialect: Dialect,
         time_limit: int = 10,
+        *,
+        pool_size: int = 16,
+        pool_max_idle: float = 60.0,
+        dn_cache_ttl: float = 60.0,
     ) -> None:
         self._connector = connector
         self._mapper = mapper
         self._dialect = dialect
         self._time_limit = time_limit
+        self.service_pool = ConnectionPool(
+            connector.service_connection,
+            max_idle_connections=pool_size,
+            max_idle_seconds=pool_max_idle,
+        )
+        self.user_pool = ConnectionPool(
+            connector.open, max_idle_connections=pool_size, max_idle_seconds=pool_max_idle
+        )
+        self._dn_cache = DnCache(dn_cache_ttl)
         self._discovered = False
         self._discovery_lock = threading.Lock()
         self.root_dse: RootDse | None = None
@@ -100,29 +124,19 @@ class LdapDirectory:
 
     # -- lookup ----------------------------------------------------------------
 
-    def user_dn_for(self, user_id: str) -> str:
-        return self._find_one(self._mapper.query_for_user_id(user_id))
+    def user_dn_for(self, user_id: str, *, refresh: bool = False) -> str:
+        return self._find_one(self._mapper.query_for_user_id(user_id), refresh)
 
-    def user_dn_for_username(self, username: str) -> str:
-        return self._find_one(self._mapper.query_for_username(username))
+    def user_dn_for_username(self, username: str, *, refresh: bool = False) -> str:
+        return self._find_one(self._mapper.query_for_username(username), refresh)
 
-    def _find_one(self, query: UserQuery) -> str:
+    def _find_one(self, query: UserQuery, refresh: bool) -> str:
         self.discover()
-        conn = self._connector.service_connection()
-        try:
-            with translated_ldap_errors("user lookup"):
-                conn.search(
-                    query.base,
-                    query.filter,
-                    search_scope=_SCOPES[query.scope],
-                    attributes=[ldap3.NO_ATTRIBUTES],
-                    size_limit=2,  # two are enough to know it is ambiguous
-                    time_limit=self._time_limit,
-                )
-            result = conn.result
-            dns = [r["dn"] for r in conn.response or [] if r.get("type") == "searchResEntry"]
-        finally:
-            close_quietly(conn)
+        if not refresh:
+            cached = self._dn_cache.get(query)
+            if cached is not None:
+                return cached
+        result, dns = self._as_service("user lookup", lambda conn: self._search(conn, query))
         code = result.get("result")
         if code == NO_SUCH_OBJECT:
             if query.scope == "base":
@@ -136,61 +150,103 @@ class LdapDirectory:
             raise UserNotFound(f"no entry matches {query.filter}")
         if len(dns) > 1:
             raise AmbiguousUser(f"several entries match {query.filter}: {dns}")
-        dn: str = dns[0]
-        return dn
+        self._dn_cache.put(query, dns[0])
+        return dns[0]
+
+    def _search(
+        self, conn: ldap3.Connection, query: UserQuery
+    ) -> tuple[dict[str, object], list[str]]:
+        conn.search(
+            query.base,
+            query.filter,
+            search_scope=_SCOPES[query.scope],
+            attributes=[ldap3.NO_ATTRIBUTES],
+            size_limit=2,  # two are enough to know it is ambiguous
+            time_limit=self._time_limit,
+        )
+        dns = [r["dn"] for r in conn.response or [] if r.get("type") == "searchResEntry"]
+        return dict(conn.result), dns
+
+    def _as_service(self, what: str, action: Callable[[ldap3.Connection], T]) -> T:
+        """Run on a pooled service connection; a stale reused one is replaced once."""
+        for attempt in (1, 2):
+            with self.service_pool.connection() as (conn, reused):
+                try:
+                    with translated_ldap_errors(what):
+                        return action(conn)
+                except DirectoryUnavailable:
+                    if not (reused and attempt == 1):
+                        raise
+                    self.service_pool.discard(conn)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
         """An entry's attributes as the service account, or None (the PolicyReader seam)."""
-        try:
-            conn = self._connector.service_connection()
-        except PassgateError:
-            return None
-        try:
-            with translated_ldap_errors("read"):
-                found = conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes)
+
+        def read_entry(conn: ldap3.Connection) -> dict[str, list[str]] | None:
+            found = conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes)
             if not found or not conn.response:
                 return None
             raw = conn.response[0].get("attributes", {})
             return {k: [str(v) for v in _all(vals)] for k, vals in raw.items()}
+
+        try:
+            return self._as_service("read", read_entry)
         except PassgateError:
             return None
-        finally:
-            close_quietly(conn)
 
     # -- change ----------------------------------------------------------------
 
     def change_password(self, dn: str, old_password: str, new_password: str) -> None:
         self.discover()
-        conn = self._connector.open(dn, old_password)
+        for attempt in (1, 2):
+            refusal: PassgateError | None = None
+            with self.user_pool.connection() as (conn, reused):
+                try:
+                    self._change_on(conn, dn, old_password, new_password)
+                    return
+                except _StaleConnection:
+                    if not (reused and attempt == 1):
+                        raise DirectoryUnavailable("bind as the user: connection lost") from None
+                    self.user_pool.discard(conn)
+                except ANSWERS as answer:
+                    # A refusal is an answer, not a broken connection: the connection
+                    # goes back to the pool (after a failed bind it is anonymous).
+                    refusal = answer
+                finally:
+                    scrub(conn)
+            if refusal is not None:
+                raise refusal
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _change_on(self, conn: ldap3.Connection, dn: str, old: str, new: str) -> None:
+        conn.user, conn.password = dn, old
         try:
-            try:
-                with translated_ldap_errors("bind as the user"):
-                    response = self._dialect.verify_old_password(conn)
-            except MustSetAsService as why:
-                close_quietly(conn)
-                log.info("%s: %s; only a privileged account can set it", dn, why)
-                self._set_as_service(dn, new_password)
-                return
-            if response and response.error == ppolicy.PolicyError.CHANGE_AFTER_RESET:
-                log.info("%s must change its password (reset by an administrator)", dn)
-            try:
-                self._dialect.set_password(conn, dn, old_password, new_password)
-            except ldap_exc.LDAPCommunicationError as exc:
-                # The request may have reached the server: find out what it did.
-                log.warning("connection lost during password modify for %s: %s", dn, exc)
-                self._settle_lost_modify(dn, old_password, new_password)
-            except PasswordPolicyRejected as refusal:
-                raise self._dialect.refine_rejection(refusal, dn, new_password, self) from None
-        finally:
-            close_quietly(conn)
+            with translated_ldap_errors("bind as the user"):
+                response = self._dialect.verify_old_password(conn)
+        except DirectoryUnavailable:
+            raise _StaleConnection from None
+        except MustSetAsService as why:
+            log.info("%s: %s; only a privileged account can set it", dn, why)
+            self._set_as_service(dn, new)
+            return
+        if response and response.error == ppolicy.PolicyError.CHANGE_AFTER_RESET:
+            log.info("%s must change its password (reset by an administrator)", dn)
+        try:
+            self._dialect.set_password(conn, dn, old, new)
+        except ldap_exc.LDAPCommunicationError as exc:
+            # The request may have reached the server: find out what it did.
+            log.warning("connection lost during password modify for %s: %s", dn, exc)
+            self.user_pool.discard(conn)
+            self._settle_lost_modify(dn, old, new)
+        except PasswordPolicyRejected as refusal:
+            raise self._dialect.refine_rejection(refusal, dn, new, self) from None
 
     def _set_as_service(self, dn: str, new_password: str) -> None:
-        conn = self._connector.service_connection()
-        try:
-            with translated_ldap_errors("password set as the service account"):
-                self._dialect.set_password_as_service(conn, dn, new_password)
-        finally:
-            close_quietly(conn)
+        def set_it(conn: ldap3.Connection) -> None:
+            self._dialect.set_password_as_service(conn, dn, new_password)
+
+        self._as_service("password set as the service account", set_it)
 
     def _settle_lost_modify(self, dn: str, old_password: str, new_password: str) -> None:
         """Return if the new password took effect; raise DirectoryUnavailable if not or unknown.
@@ -232,3 +288,43 @@ def _all(value: object) -> list[str]:
 def _first(value: object) -> str:
     values = _all(value)
     return values[0] if values else ""
+
+
+class _StaleConnection(Exception):
+    """The user bind failed for want of a working connection."""
+
+
+def scrub(conn: ldap3.Connection) -> None:
+    """Forget the last password a pooled connection saw (ldap3 keeps the last request)."""
+    conn.password = None
+    conn.request = None
+
+
+class DnCache:
+    """userId/username -> DN for a short time; only hits are cached, never a 404."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._entries: dict[UserQuery, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, query: UserQuery) -> str | None:
+        if self._ttl <= 0:
+            return None
+        with self._lock:
+            found = self._entries.get(query)
+            if found is None:
+                return None
+            if self._clock() >= found[1]:
+                del self._entries[query]
+                return None
+            return found[0]
+
+    def put(self, query: UserQuery, dn: str) -> None:
+        if self._ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= MAX_CACHED_DNS:
+                self._entries.clear()  # crude but bounded; a miss costs one search
+            self._entries[query] = (dn, self._clock() + self._ttl)
