@@ -6,14 +6,13 @@ import logging
 import os
 import traceback
 
-import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passgate import __version__
 from passgate.api import routes_v1, routes_workspace
-from passgate.api.deps import Components
+from passgate.api.deps import Components, LdapThreads
 from passgate.api.error_table import INTERNAL, spec_for
 from passgate.api.presenters import v1_error, workspace_error
 from passgate.auth.authenticator import authenticator_from_settings
@@ -142,7 +141,7 @@ def create_app(
         settings=settings,
         authenticator=authenticator or authenticator_from_settings(settings),
         service=PasswordService(directory or directory_from_settings(settings)),
-        ldap_slots=anyio.CapacityLimiter(settings.ldap_max_concurrency),
+        ldap_threads=LdapThreads(settings.ldap_max_concurrency),
     )
     app.include_router(routes_v1.router)
     app.include_router(routes_workspace.router)

@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     auth_jwks_min_refresh_interval: float = Field(default=30.0, ge=0, le=3600)
     auth_jwks_cache_ttl: float = Field(default=3600.0, gt=0, le=86400)
     auth_jwks_timeout: float = Field(default=5.0, gt=0, le=60)
+    auth_token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)  # 0 disables
     api_keys_file: Path | None = None
 
     # -- derived views ---------------------------------------------------------

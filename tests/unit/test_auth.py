@@ -135,3 +135,33 @@ def test_api_keys(tmp_path: Path) -> None:
 def test_bad_api_key_files_name_the_variable(tmp_path: Path, entries: object) -> None:
     with pytest.raises(ConfigurationError, match="PASSGATE_API_KEYS_FILE"):
         load_api_keys(_write_keys(tmp_path, entries))
+
+
+def test_verified_tokens_are_cached_until_they_expire() -> None:
+    from passgate.auth.jwt import VerifiedTokens
+
+    now = [1000.0]
+    cache = VerifiedTokens(2, clock=lambda: now[0])
+    caller = Caller(CallerKind.USER, "a")
+    cache.put("t1", caller, {"exp": 1010, "nbf": 990})
+    assert cache.get("t1") is caller
+    now[0] = 1010.0
+    assert cache.get("t1") is None  # expired: never served
+    cache.put("t2", caller, {"exp": 2000, "nbf": 1500})
+    assert cache.get("t2") is None  # not yet valid
+    cache.put("t3", caller, {"exp": 2000})
+    cache.put("t4", caller, {"exp": 2000})
+    cache.put("t5", caller, {"exp": 2000})
+    assert cache.get("t3") is None  # bounded: the oldest went first
+    assert cache.get("t5") is caller
+    assert VerifiedTokens(0).get("t5") is None  # size 0 disables
+
+
+def test_a_cached_token_with_another_signature_is_verified_afresh() -> None:
+    v = verifier()
+    token = ISSUER.token("64b7f0c2a1d3e4f5a6b7c8d1", username="alice")
+    assert v.verify(token).name == "alice"
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload}.{signature[:-4]}AAAA"
+    with pytest.raises(InvalidCredentials):
+        v.verify(forged)

@@ -72,3 +72,7 @@ def test_encoding_is_der() -> None:
 def test_garbage_raises_only_the_codec_error(garbage: bytes) -> None:
     with pytest.raises(PolicyControlDecodeError):
         decode(garbage)
+
+
+def test_empty_fast_path_agrees_with_the_full_decoder() -> None:
+    assert decode(b"0\x00") == decode(b"0\x84\x00\x00\x00\x00") == PolicyResponse()

@@ -39,6 +39,9 @@ class FakeDirectory:
 
 
 class FixedAuthenticator:
+    def needs_io(self, credentials: Credentials) -> bool:
+        return False
+
     def authenticate(self, credentials: Credentials) -> Caller:
         return Caller(CallerKind.USER, "a", user_id="a" * 24)
 

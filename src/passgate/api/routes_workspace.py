@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import anyio
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from passgate.api.body import read_fields
-from passgate.api.deps import App, credentials_from_headers
+from passgate.api.deps import Components, authenticate, components_of, credentials_from_headers
 from passgate.api.passwords import password_field
 from passgate.api.presenters import workspace_success
 from passgate.auth.base import Caller, CallerKind, Credentials
@@ -22,7 +19,7 @@ API_KEY_REFUSED = "Service accounts cannot access this endpoint via API keys"
 SERVICE_ACCOUNT_REFUSED = "Service accounts have no workspace account password to change"
 
 
-def workspace_caller(request: Request, app: App) -> Caller:
+async def workspace_caller(request: Request, app: Components) -> Caller:
     """A person's bearer token, from the header or the ``access_token`` query parameter."""
     if request.headers.get("x-api-key"):
         raise Forbidden("API key on the workspace endpoint", public_detail=API_KEY_REFUSED)
@@ -30,7 +27,7 @@ def workspace_caller(request: Request, app: App) -> Caller:
     if not credentials.bearer_token:
         token = request.query_params.get("access_token") or None
         credentials = Credentials(bearer_token=token)
-    caller = app.authenticator.authenticate(credentials)
+    caller = await authenticate(app.authenticator, credentials)
     if caller.kind is not CallerKind.USER:
         raise Forbidden(
             f"{caller.kind} {caller.name} on the workspace endpoint",
@@ -39,11 +36,10 @@ def workspace_caller(request: Request, app: App) -> Caller:
     return caller
 
 
-WorkspaceCaller = Annotated[Caller, Depends(workspace_caller)]
-
-
 @router.post("/account/change-password")
-async def change_password(request: Request, caller: WorkspaceCaller, app: App) -> JSONResponse:
+async def change_password(request: Request) -> JSONResponse:
+    app = components_of(request)
+    caller = await workspace_caller(request, app)
     raw = await read_fields(request)
     fields = {str(k).lower(): v for k, v in raw.items()}  # property names are case-insensitive
     problems: list[FieldProblem] = []
@@ -53,7 +49,5 @@ async def change_password(request: Request, caller: WorkspaceCaller, app: App) -
     new = password_field(fields.get("newpassword"), "NewPassword", problems)
     if problems or current is None or new is None:
         raise ValidationFailed(problems)
-    await anyio.to_thread.run_sync(
-        app.service.change_password_for_caller, caller, current, new, limiter=app.ldap_slots
-    )
+    await app.ldap_threads.run(app.service.change_password_for_caller, caller, current, new)
     return workspace_success()

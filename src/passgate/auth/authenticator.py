@@ -17,6 +17,13 @@ class CompositeAuthenticator:
         self._tokens = tokens
         self._api_keys = api_keys
 
+    def needs_io(self, credentials: Credentials) -> bool:
+        return bool(
+            credentials.bearer_token
+            and self._tokens is not None
+            and self._tokens.needs_io(credentials.bearer_token)
+        )
+
     def authenticate(self, credentials: Credentials) -> Caller:
         if credentials.bearer_token:
             if self._tokens is None:
@@ -50,6 +57,7 @@ def authenticator_from_settings(settings: Settings) -> CompositeAuthenticator:
             user_id_claim=settings.auth_user_id_claim,
             username_claim=settings.auth_username_claim,
             leeway=settings.auth_leeway,
+            cache_size=settings.auth_token_cache_size,
         )
     api_keys = None
     if settings.api_keys_file is not None:

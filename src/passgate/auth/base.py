@@ -54,3 +54,7 @@ class Authenticator(Protocol):
     def authenticate(self, credentials: Credentials) -> Caller:
         """Return the caller, or raise NoCredentials / InvalidCredentials."""
         ...
+
+    def needs_io(self, credentials: Credentials) -> bool:
+        """Whether authenticating these credentials may wait on the network (a JWKS fetch)."""
+        ...

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +65,7 @@ class TokenVerifier:
         user_id_claim: str = "sub",
         username_claim: str = "preferred_username",
         leeway: int = 10,
+        cache_size: int = 10_000,
     ) -> None:
         self._keys = keys
         self._issuer = issuer
@@ -67,8 +73,21 @@ class TokenVerifier:
         self._user_id_claim = user_id_claim
         self._username_claim = username_claim
         self._leeway = leeway
+        self._verified = VerifiedTokens(cache_size)
+
+    def needs_io(self, token: str) -> bool:
+        if not self._keys.fetches or self._verified.get(token) is not None:
+            return False
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.InvalidTokenError:
+            return False
+        return self._keys.would_fetch(kid if isinstance(kid, str) else None)
 
     def verify(self, token: str) -> Caller:
+        cached = self._verified.get(token)
+        if cached is not None:
+            return cached
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:
@@ -92,7 +111,9 @@ class TokenVerifier:
             )
         except jwt.InvalidTokenError as exc:
             raise InvalidCredentials(f"token refused: {type(exc).__name__}: {exc}") from None
-        return self.caller_from(claims)
+        caller = self.caller_from(claims)
+        self._verified.put(token, caller, claims)
+        return caller
 
     def caller_from(self, claims: dict[str, Any]) -> Caller:
         raw_id = claims.get(self._user_id_claim)
@@ -106,3 +127,54 @@ class TokenVerifier:
             kind = CallerKind.SERVICE  # no directory identity at all: a client, not a person
         name = username or str(claims.get("sub") or "?")
         return Caller(kind, name, user_id, username, roles_of(claims))
+
+
+class VerifiedTokens:
+    """Tokens already verified, until they expire: a signature check is the costly part.
+
+    Keyed by a digest of the token (the token itself is not kept). A token is
+    served from here only between its ``nbf`` and its ``exp`` (no leeway), so
+    the cache never accepts what a fresh verification would refuse, except a
+    token whose key was withdrawn from the JWKS meanwhile: it stays valid
+    until it expires (Keycloak's access tokens live minutes).
+    """
+
+    def __init__(self, size: int, clock: Callable[[], float] = time.time) -> None:
+        self._size = size
+        self._clock = clock
+        self._entries: OrderedDict[bytes, tuple[Caller, float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(token: str) -> bytes:
+        return hashlib.blake2b(token.encode(), digest_size=32).digest()
+
+    def get(self, token: str) -> Caller | None:
+        if self._size <= 0:
+            return None
+        key = self._key(token)
+        now = self._clock()
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            caller, not_before, expires = found
+            if not not_before <= now < expires:
+                if now >= expires:
+                    del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return caller
+
+    def put(self, token: str, caller: Caller, claims: dict[str, Any]) -> None:
+        if self._size <= 0:
+            return
+        try:
+            expires = float(claims["exp"])
+            not_before = float(claims.get("nbf", 0))
+        except (KeyError, TypeError, ValueError):
+            return
+        with self._lock:
+            self._entries[self._key(token)] = (caller, not_before, expires)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)

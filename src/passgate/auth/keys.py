@@ -54,6 +54,15 @@ class KeySource(Protocol):
         """The key for this ``kid``; InvalidCredentials when there is none."""
         ...
 
+    def would_fetch(self, kid: str | None) -> bool:
+        """Whether ``key_for(kid)`` would go to the network now."""
+        ...
+
+    @property
+    def fetches(self) -> bool:
+        """Whether this source ever goes to the network."""
+        ...
+
 
 class StaticKey:
     """One key from ``PASSGATE_AUTH_PUBLIC_KEY_FILE``; the ``kid`` is not consulted."""
@@ -63,6 +72,11 @@ class StaticKey:
 
     def key_for(self, kid: str | None) -> VerificationKey:
         return self._key
+
+    def would_fetch(self, kid: str | None) -> bool:
+        return False
+
+    fetches = False
 
 
 Fetch = Callable[[str, float], bytes]
@@ -155,6 +169,16 @@ class JwksKeys:
         if not have_keys:
             raise JwksUnavailable(f"no signing keys available from {self._url}")
         raise InvalidCredentials(f"no key in the issuer's JWKS for kid {kid!r:.80}")
+
+    fetches = True
+
+    def would_fetch(self, kid: str | None) -> bool:
+        now = self._clock()
+        stale = self._fetched_at is None or now - self._fetched_at >= self._max_age
+        allowed = (
+            self._attempted_at is None or now - self._attempted_at >= self._min_refresh_interval
+        )
+        return allowed and (stale or self._lookup(kid) is None)
 
     def _lookup(self, kid: str | None) -> VerificationKey | None:
         if kid is None and len(self._keys) == 1:

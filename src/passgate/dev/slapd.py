@@ -91,6 +91,8 @@ class Slapd:
     tls_key: Path | None = None
     tls_port: int = 0
     debug: bool = False
+    # No fsync per write (benchmarks measure passgate, not the disk); never for real data.
+    nosync: bool = False
     workdir: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
@@ -248,6 +250,7 @@ class Slapd:
                 f"olcTLSCertificateFile: {self.tls_cert}\n"
                 f"olcTLSCertificateKeyFile: {self.tls_key}\n"
             )
+        nosync = "olcDbNoSync: TRUE\n" if self.nosync else ""
         return f"""\
 dn: cn=config
 objectClass: olcGlobal
@@ -292,7 +295,7 @@ objectClass: olcMdbConfig
 olcDatabase: {{1}}mdb
 olcDbDirectory: {w}/db
 olcDbMaxSize: 1073741824
-olcSuffix: {self.suffix}
+{nosync}olcSuffix: {self.suffix}
 olcRootDN: {self.root_dn}
 olcRootPW: {self.root_password}
 olcDbIndex: objectClass eq

@@ -90,6 +90,9 @@ class Connector:
                 auto_referrals=False,
                 raise_exceptions=False,
                 read_only=False,
+                # No schema is read (get_info=NONE), so ldap3 has nothing to check
+                # names against; values are escaped by the mappers.
+                check_names=False,
             )
             try:
                 conn.open()

@@ -1,0 +1,330 @@
+"""passgate against raw ldap3, on the same slapd, in one run.
+
+    .venv/bin/python bench/run.py [--users 2000] [--changes 7000] [--concurrency 1,8,32]
+
+Starts a throwaway slapd (passgate's own fixture code) with a few thousand
+users under a lax policy (no history, no minimum age, no lockout), so that
+every change can flip a user between two passwords forever. Then, for each
+concurrency level:
+
+1. raw ldap3: per change, a search by passgateUserId as the service account,
+   a bind as the user and an RFC 3062 password modify carrying the old
+   password, on one reused service connection and one reused user connection
+   per worker thread;
+2. passgate end to end: ``passgate serve`` (uvicorn, one process, access log
+   off) and HTTP/1.1 keep-alive clients posting to the v1 endpoint with the
+   users' tokens.
+
+The two modes run in interleaved rounds at each level (raw, passgate, raw,
+passgate, ...), so that the drift of a shared machine falls on both alike.
+
+It prints changes per second, p50 and p99 latency, the passgate/raw ratio,
+and passgate's RSS before and after; the last line reads
+``ratio@8=<x> ratio@32=<y>``. slapd runs without fsync (olcDbNoSync), so the
+disk does not hide passgate's own cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ldap3
+
+from passgate.dev import seed
+from passgate.dev.slapd import Slapd, free_port
+from passgate.dev.tokens import DevIssuer
+
+LAX_POLICY_DN = f"cn=lax,{seed.POLICIES_DN}"
+PASSWORDS = ("Bench-Passw0rd-A", "Bench-Passw0rd-B")
+PPOLICY = ("1.3.6.1.4.1.42.2.27.8.5.1", False, None)
+WARMUP = 200
+
+
+@dataclass
+class BenchUser:
+    dn: str
+    user_id: str
+    token: str = ""
+    current: int = 0  # index into PASSWORDS
+
+    def flip(self) -> tuple[str, str]:
+        old, new = PASSWORDS[self.current], PASSWORDS[1 - self.current]
+        self.current = 1 - self.current
+        return old, new
+
+
+@dataclass
+class Result:
+    mode: str
+    concurrency: int
+    changes: int
+    seconds: float
+    latencies: list[float] = field(repr=False)
+    errors: int = 0
+
+    def merge(self, other: Result) -> Result:
+        return Result(
+            self.mode,
+            self.concurrency,
+            self.changes + other.changes,
+            self.seconds + other.seconds,
+            self.latencies + other.latencies,
+            self.errors + other.errors,
+        )
+
+    @property
+    def rate(self) -> float:
+        return self.changes / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+def make_directory(users: int) -> tuple[Slapd, list[BenchUser]]:
+    lax = seed.policy(
+        LAX_POLICY_DN,
+        pwdMinLength="0",
+        pwdInHistory="0",
+        pwdCheckQuality="0",
+        pwdLockout="FALSE",
+        pwdMustChange="FALSE",
+    )
+    people = [seed.User(f"bench{i:05d}", f"{i:024x}", PASSWORDS[0]) for i in range(1, users + 1)]
+    ldif = "\n".join([seed.base_ldif(), lax, *(u.ldif() for u in people)])
+    server = Slapd(seed_ldif=ldif, default_policy_dn=LAX_POLICY_DN, nosync=True).start()
+    return server, [BenchUser(u.dn, u.user_id) for u in people]
+
+
+def run_workers(
+    mode: str,
+    concurrency: int,
+    changes: int,
+    users: list[BenchUser],
+    make_worker: Callable[[], Callable[[BenchUser], bool]],
+) -> Result:
+    """``changes`` changes spread over ``concurrency`` threads, each on its own users."""
+    slices = [users[i::concurrency] for i in range(concurrency)]
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    errors = [0] * concurrency
+    remaining = [changes]
+    lock = threading.Lock()
+    ready = threading.Barrier(concurrency + 1)
+
+    def worker(index: int) -> None:
+        change = make_worker()
+        mine = slices[index]
+        ready.wait()
+        position = 0
+        while True:
+            with lock:
+                if remaining[0] <= 0:
+                    return
+                remaining[0] -= 1
+            user = mine[position % len(mine)]
+            position += 1
+            started = time.perf_counter()
+            ok = change(user)
+            latencies[index].append(time.perf_counter() - started)
+            if not ok:
+                errors[index] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    for t in threads:
+        t.start()
+    ready.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    flat = [x for chunk in latencies for x in chunk]
+    return Result(mode, concurrency, len(flat), elapsed, flat, sum(errors))
+
+
+def raw_ldap3_worker(server: Slapd) -> Callable[[], Callable[[BenchUser], bool]]:
+    def make() -> Callable[[BenchUser], bool]:
+        host = ldap3.Server(server.host, port=server.port, get_info=ldap3.NONE)
+        service = ldap3.Connection(
+            host, user=seed.SERVICE_DN, password=seed.SERVICE_PASSWORD, auto_bind=True
+        )
+        user_conn = ldap3.Connection(host, authentication=ldap3.SIMPLE)
+        user_conn.open()
+
+        def change(user: BenchUser) -> bool:
+            service.search(
+                seed.PEOPLE_DN,
+                f"(&(objectClass=inetOrgPerson)(passgateUserId={user.user_id}))",
+                attributes=[ldap3.NO_ATTRIBUTES],
+                size_limit=2,
+            )
+            dn = service.response[0]["dn"]
+            old, new = user.flip()
+            user_conn.user, user_conn.password = dn, old
+            if not user_conn.bind(controls=[PPOLICY]):
+                return False
+            return bool(
+                user_conn.extend.standard.modify_password(
+                    old_password=old, new_password=new, controls=[PPOLICY]
+                )
+            )
+
+        return change
+
+    return make
+
+
+def passgate_worker(port: int) -> Callable[[], Callable[[BenchUser], bool]]:
+    def make() -> Callable[[BenchUser], bool]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+        def change(user: BenchUser) -> bool:
+            old, new = user.flip()
+            body = json.dumps({"oldPassword": old, "newPassword": new})
+            conn.request(
+                "POST",
+                f"/v1/users/{user.user_id}/change-password",
+                body=body,
+                headers={
+                    "Authorization": f"Bearer {user.token}",
+                    "Content-Type": "application/json",
+                },
+            )
+            response = conn.getresponse()
+            response.read()
+            return response.status == 200
+
+        return change
+
+    return make
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_passgate(
+    server: Slapd, issuer: DevIssuer, workdir: Path, workers: int
+) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PASSGATE_LDAP_CONNECTION_URL": server.url,
+        "PASSGATE_LDAP_BIND_DN": seed.SERVICE_DN,
+        "PASSGATE_LDAP_BIND_CREDENTIAL": seed.SERVICE_PASSWORD,
+        "PASSGATE_LDAP_USERS_DN": seed.PEOPLE_DN,
+        "PASSGATE_AUTH_PUBLIC_KEY_FILE": str(issuer.write_public_key(workdir / "issuer.pem")),
+        "PASSGATE_AUTH_ISSUER": issuer.issuer,
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "passgate",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "WARNING",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / "passgate.log", "wb"),  # noqa: SIM115 - owned by the process
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            probe.request("GET", "/docs")
+            probe.getresponse().read()
+            return process, port
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((workdir / "passgate.log").read_text()) from None
+            time.sleep(0.1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--changes", type=int, default=7000, help="changes per mode and level")
+    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds per level")
+    parser.add_argument("--workers", type=int, default=1, help="passgate serve --workers")
+    args = parser.parse_args(argv)
+    levels = [int(c) for c in args.concurrency.split(",")]
+
+    t0 = time.perf_counter()
+    server, users = make_directory(args.users)
+    issuer = DevIssuer()
+    for user in users:
+        user.token = issuer.token(user.user_id, username="bench", lifetime=24 * 3600)
+    workdir = Path(tempfile.mkdtemp(prefix="passgate-bench-"))
+    results: dict[tuple[str, int], Result] = {}
+    try:
+        print(
+            f"slapd {server.url} with {len(users)} users ready in {time.perf_counter() - t0:.1f}s"
+        )
+        process, port = start_passgate(server, issuer, workdir, args.workers)
+        modes = {"raw": raw_ldap3_worker(server), "passgate": passgate_worker(port)}
+        try:
+            for mode, worker in modes.items():
+                run_workers(mode, max(levels), WARMUP, users, worker)
+            rss_before = rss_mb(process.pid)
+            for level in levels:
+                # Interleaved rounds: a shared machine's drift hits both modes alike.
+                for _ in range(args.rounds):
+                    for mode, worker in modes.items():
+                        part = run_workers(mode, level, args.changes // args.rounds, users, worker)
+                        results[mode, level] = (
+                            results[mode, level].merge(part) if (mode, level) in results else part
+                        )
+            rss_after = rss_mb(process.pid)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+    finally:
+        server.stop()
+
+    cpu = os.cpu_count()
+    print(f"\n{cpu} CPUs, {args.users} users, {args.changes} changes per mode and level\n")
+    header = ("mode", "conc", "changes/s", "p50 ms", "p99 ms", "errors", "ratio")
+    print("{:10} {:>5} {:>10} {:>8} {:>8} {:>7} {:>6}".format(*header))
+    ratios: dict[int, float] = {}
+    for level in levels:
+        raw, ours = results["raw", level], results["passgate", level]
+        ratios[level] = ours.rate / raw.rate
+        for r in (raw, ours):
+            ratio = f"{ratios[level]:.2f}" if r is ours else ""
+            print(
+                f"{r.mode:10} {r.concurrency:>5} {r.rate:>10.0f} {r.percentile(50):>8.2f} "
+                f"{r.percentile(99):>8.2f} {r.errors:>7} {ratio:>6}"
+            )
+    total = sum(results["passgate", level].changes for level in levels)
+    print(
+        f"\npassgate RSS: {rss_before:.1f} MB before, {rss_after:.1f} MB after {total} changes "
+        f"(growth {rss_after - rss_before:+.1f} MB); run took {time.perf_counter() - t0:.0f}s"
+    )
+    print(" ".join(f"ratio@{level}={ratios[level]:.2f}" for level in levels if level != 1))
+    failures = sum(r.errors for r in results.values())
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    raise SystemExit(main())
