@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what passgate needs on a Debian machine (root, or sudo), once:
-# OpenLDAP's slapd and ldap-utils, 389 Directory Server and a Samba AD DC
-# (the test suite runs the same scenarios on all three) from Debian, and a
-# virtualenv in .venv with passgate and its test tools from PyPI.
+# OpenLDAP's slapd and ldap-utils, redis-server (for the shared attempt
+# limiter's tests), 389 Directory Server and a Samba AD DC (the test suite
+# runs the same scenarios on all three) from Debian, and a virtualenv in
+# .venv with passgate and its test tools from PyPI.
 # Safe to run again. PASSGATE_SETUP_MINIMAL=1 skips 389-DS and Samba.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 [ -x /usr/sbin/slapd ] || missing+=(slapd)
 command -v ldapsearch >/dev/null || missing+=(ldap-utils)
+command -v redis-server >/dev/null || missing+=(redis-server)  # the shared attempt limiter's tests
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v python3 >/dev/null || missing+=(python3)
 if [ "${PASSGATE_SETUP_MINIMAL:-0}" != 1 ]; then

@@ -25,6 +25,7 @@ from passgate.dev import seed
 from passgate.dev.slapd import Slapd, SlapdUnavailable
 from passgate.dev.tokens import DevIssuer
 from tests.jwks_server import JwksServer
+from tests.servers.redis_server import RedisServer, RedisUnavailable
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 RELAX = "1.3.6.1.4.1.4203.666.5.12"  # OpenLDAP relax rules: lets the rootdn set pwdChangedTime
@@ -169,3 +170,19 @@ def jwks(issuer: DevIssuer) -> Iterator[JwksServer]:
     server = JwksServer([issuer.jwk(), enc])
     yield server
     server.close()
+
+
+def start_redis() -> RedisServer:
+    try:
+        return RedisServer().start()
+    except RedisUnavailable as exc:
+        if IN_CI:
+            pytest.fail(f"redis-server is required under CI: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = start_redis()
+    yield server
+    server.stop()

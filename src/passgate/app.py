@@ -24,6 +24,7 @@ from passgate.directory.dialects import dialect_class
 from passgate.directory.ldap_directory import LdapDirectory
 from passgate.directory.mappers import SearchMapper, TemplateMapper, UserMapper
 from passgate.errors import ConfigurationError, PassgateError
+from passgate.limiter import AttemptLimiter, Limits, store_from_url
 from passgate.service import PasswordService
 
 log = logging.getLogger("passgate")
@@ -40,6 +41,15 @@ def mapper_from_settings(settings: Settings) -> UserMapper:
     if settings.ldap_user_dn_template:
         return TemplateMapper(settings.ldap_user_dn_template, search)
     return search
+
+
+def limiter_from_settings(settings: Settings) -> AttemptLimiter:
+    limits = Limits(
+        user_failures=settings.limiter_user_failures,
+        address_failures=settings.limiter_address_failures,
+        window=settings.limiter_window,
+    )
+    return AttemptLimiter(store_from_url(settings.limiter_url), limits)
 
 
 def directory_from_settings(settings: Settings) -> LdapDirectory:
@@ -130,6 +140,7 @@ def create_app(
     *,
     directory: Directory | None = None,
     authenticator: Authenticator | None = None,
+    limiter: AttemptLimiter | None = None,
 ) -> FastAPI:
     """Build the service. Tests pass their own directory or authenticator."""
     app = FastAPI(
@@ -142,6 +153,8 @@ def create_app(
         authenticator=authenticator or authenticator_from_settings(settings),
         service=PasswordService(directory or directory_from_settings(settings)),
         ldap_threads=LdapThreads(settings.ldap_max_concurrency),
+        limiter=limiter or limiter_from_settings(settings),
+        trusted_proxies=settings.trusted_proxy_networks,
     )
     app.include_router(routes_v1.router)
     app.include_router(routes_workspace.router)

@@ -32,6 +32,20 @@ def env_name(field_name: str) -> str:
     return ENV_PREFIX + field_name.upper()
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> list[Network]:
+    """``"10.0.0.0/8, 192.0.2.7"`` -> networks; raises ``ValueError`` naming a bad entry."""
+    networks: list[Network] = []
+    for item in text.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network") from None
+    return networks
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -87,11 +101,22 @@ class Settings(BaseSettings):
     auth_token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)  # 0 disables
     api_keys_file: Path | None = None
 
+    # -- attempt limiter ---------------------------------------------------------
+    limiter_url: str = "memory://"  # or redis://host:port/db, rediss://..., unix://...
+    limiter_user_failures: int = Field(default=3, ge=0, le=1000)  # per user per window; 0: off
+    limiter_address_failures: int = Field(default=20, ge=0, le=100_000)  # per address; 0: off
+    limiter_window: float = Field(default=900.0, ge=1, le=86400)  # seconds, sliding
+    trusted_proxies: str = ""  # addresses/networks whose X-Forwarded-For is believed
+
     # -- derived views ---------------------------------------------------------
 
     @property
     def ldap_urls(self) -> list[str]:
         return self.ldap_connection_url.split()
+
+    @property
+    def trusted_proxy_networks(self) -> list[Network]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def user_object_classes(self) -> list[str]:
@@ -128,6 +153,19 @@ class Settings(BaseSettings):
             parts = urlsplit(url)
             if parts.scheme.lower() not in ("ldap", "ldaps") or not parts.hostname:
                 raise ValueError(f"{url!r} is not an ldap:// or ldaps:// URL with a host")
+        return value
+
+    @field_validator("limiter_url")
+    @classmethod
+    def _limiter_url(cls, value: str) -> str:
+        if urlsplit(value).scheme.lower() not in ("memory", "redis", "rediss", "unix"):
+            raise ValueError("must be memory://, redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        parse_networks(value)
         return value
 
     @field_validator("ldap_tls_server_name")

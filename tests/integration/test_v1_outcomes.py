@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -142,8 +144,11 @@ def test_locked_account(client: TestClient, directory: Directory, issuer: DevIss
 
 
 def test_locked_by_failed_binds(
-    client: TestClient, directory: Directory, issuer: DevIssuer
+    make_client: Callable[..., TestClient], directory: Directory, issuer: DevIssuer
 ) -> None:
+    # The attempt limiter exists to prevent exactly this; switched off here so the
+    # directory's own lockout can be reached and its answer mapped.
+    client = make_client(limiter_user_failures=0, limiter_address_failures=0)
     user = directory.add_user()
     token = user_token(issuer, user.user_id)
     for _ in range(5):  # pwdMaxFailure 5

@@ -12,8 +12,9 @@ import anyio
 from fastapi import Request
 
 from passgate.auth.base import Authenticator, Caller, Credentials
-from passgate.config import Settings
+from passgate.config import Network, Settings
 from passgate.errors import InvalidCredentials
+from passgate.limiter import AttemptLimiter
 from passgate.service import PasswordService
 
 T = TypeVar("T")
@@ -27,6 +28,8 @@ class Components:
     authenticator: Authenticator
     service: PasswordService
     ldap_threads: LdapThreads
+    limiter: AttemptLimiter
+    trusted_proxies: list[Network]
 
 
 class LdapThreads:

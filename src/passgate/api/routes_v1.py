@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from passgate.api.body import read_fields
+from passgate.api.client_address import client_address
 from passgate.api.deps import components_of, header_caller
 from passgate.api.passwords import password_field
 from passgate.api.presenters import v1_success
@@ -42,5 +43,11 @@ async def change_password(
     if problems or old is None or new is None:
         raise ValidationFailed(problems)
     authorize(caller, user_id, app.settings.auth_admin_role)
-    await app.ldap_threads.run(app.service.change_password, user_id, old, new)
+    address = client_address(request, app.trusted_proxies)
+
+    def limited_change() -> None:
+        with app.limiter.attempt(user_id.lower(), address):
+            app.service.change_password(user_id, old, new)
+
+    await app.ldap_threads.run(limited_change)  # the limiter may talk to Redis: a thread too
     return v1_success()

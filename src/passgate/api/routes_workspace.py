@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from passgate.api.body import read_fields
+from passgate.api.client_address import client_address
 from passgate.api.deps import Components, authenticate, components_of, credentials_from_headers
 from passgate.api.passwords import password_field
 from passgate.api.presenters import workspace_success
@@ -36,6 +37,13 @@ async def workspace_caller(request: Request, app: Components) -> Caller:
     return caller
 
 
+def limiter_key(caller: Caller) -> str:
+    """The same person as v1 counts them (by user id) when the token says who they are."""
+    if caller.user_id:
+        return caller.user_id.lower()
+    return "name:" + (caller.username or caller.name).lower()
+
+
 @router.post("/account/change-password")
 async def change_password(request: Request) -> JSONResponse:
     app = components_of(request)
@@ -49,5 +57,11 @@ async def change_password(request: Request) -> JSONResponse:
     new = password_field(fields.get("newpassword"), "NewPassword", problems)
     if problems or current is None or new is None:
         raise ValidationFailed(problems)
-    await app.ldap_threads.run(app.service.change_password_for_caller, caller, current, new)
+    address = client_address(request, app.trusted_proxies)
+
+    def limited_change() -> None:
+        with app.limiter.attempt(limiter_key(caller), address):
+            app.service.change_password_for_caller(caller, current, new)
+
+    await app.ldap_threads.run(limited_change)
     return workspace_success()

@@ -1,0 +1,249 @@
+"""The attempt limiter against the real slapd, and shared through a real redis-server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import httpx
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from passgate.app import create_app
+from passgate.dev.tokens import DevIssuer
+from passgate.limiter import RedisAttemptStore
+from tests.conftest import Directory, SettingsFactory, start_redis
+from tests.integration.helpers import assert_error, change, user_token
+from tests.servers.redis_server import RedisServer
+
+WRONG = "Wrong-Passw0rd!"
+NEW = "Brand-New-Passw0rd!"
+
+
+def assert_limited(response: httpx.Response) -> None:
+    body = assert_error(response, 429, 4029, "Too many attempts")
+    assert body == {"status": False, "error": {"code": 4029, "message": "Too many attempts"}}
+    retry_after = int(response.headers["Retry-After"])
+    assert 1 <= retry_after <= 900
+
+
+def failure_times(directory: Directory, dn: str) -> list[str]:
+    return list(directory.read(dn, "pwdFailureTime").get("pwdFailureTime", []))
+
+
+def test_thirty_wrong_passwords_never_lock_the_account(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
+    user = directory.add_user()
+    token = user_token(issuer, user.user_id)
+    answers = [change(client, user.user_id, WRONG, NEW, token=token) for _ in range(30)]
+    for response in answers[:3]:
+        assert_error(response, 400, 5023, "Incorrect old password")
+    for response in answers[3:]:
+        assert_limited(response)
+    # Only the three allowed attempts reached the directory; its limit (5) was never hit.
+    assert "pwdAccountLockedTime" not in directory.read(user.dn, "pwdAccountLockedTime")
+    assert len(failure_times(directory, user.dn)) == 3
+    # Limited before the lookup: even the right password waits for the window.
+    assert_limited(change(client, user.user_id, user.password, NEW, token=token))
+    assert directory.can_bind(user.dn, user.password)
+
+
+def test_a_success_resets_the_users_count(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
+    user = directory.add_user()
+    token = user_token(issuer, user.user_id)
+    for _ in range(2):
+        assert_error(
+            change(client, user.user_id, WRONG, NEW, token=token),
+            400,
+            5023,
+            "Incorrect old password",
+        )
+    assert change(client, user.user_id, user.password, NEW, token=token).status_code == 200
+    for _ in range(3):
+        assert_error(
+            change(client, user.user_id, WRONG, NEW, token=token),
+            400,
+            5023,
+            "Incorrect old password",
+        )
+    assert_limited(change(client, user.user_id, NEW, user.password, token=token))
+
+
+def test_workspace_answers_429_as_problem_details(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
+    user = directory.add_user()
+    token = user_token(issuer, user.user_id, username=user.uid)
+
+    def attempt() -> httpx.Response:
+        return client.post(
+            "/api/workspace/account/change-password",
+            json={"CurrentPassword": WRONG, "NewPassword": NEW},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    for _ in range(3):
+        assert attempt().json()["Errors"][0]["Code"] == "IncorrectPassword"
+    response = attempt()
+    assert response.status_code == 429
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    # The same person through v1 shares the count (keyed by the user id).
+    assert_limited(change(client, user.user_id, WRONG, NEW, token=token))
+
+
+def test_address_limit_behind_a_trusted_proxy(
+    make_settings: SettingsFactory, directory: Directory, issuer: DevIssuer
+) -> None:
+    settings = make_settings(
+        trusted_proxies="10.0.0.0/8", limiter_address_failures=2, limiter_user_failures=3
+    )
+    client = TestClient(create_app(settings), client=("10.0.0.5", 40000))
+    users = [directory.add_user() for _ in range(4)]
+
+    def attempt(n: int, forwarded: str) -> httpx.Response:
+        u = users[n]
+        return change(
+            client,
+            u.user_id,
+            WRONG,
+            NEW,
+            token=user_token(issuer, u.user_id),
+            headers={"X-Forwarded-For": forwarded},
+        )
+
+    assert_error(attempt(0, "198.51.100.1"), 400, 5023, "Incorrect old password")
+    assert_error(attempt(1, "6.6.6.6, 198.51.100.1"), 400, 5023, "Incorrect old password")
+    assert_limited(attempt(2, "198.51.100.1"))
+    # Another client behind the same proxy is not affected.
+    assert_error(attempt(3, "198.51.100.2"), 400, 5023, "Incorrect old password")
+
+
+def test_untrusted_peer_cannot_pick_its_address(
+    make_settings: SettingsFactory, directory: Directory, issuer: DevIssuer
+) -> None:
+    settings = make_settings(trusted_proxies="10.0.0.0/8", limiter_address_failures=2)
+    client = TestClient(create_app(settings), client=("203.0.113.9", 40000))
+    for n in range(3):
+        user = directory.add_user()
+        response = change(
+            client,
+            user.user_id,
+            WRONG,
+            NEW,
+            token=user_token(issuer, user.user_id),
+            headers={"X-Forwarded-For": f"198.51.100.{n}"},  # a fresh lie every time
+        )
+        if n < 2:
+            assert_error(response, 400, 5023, "Incorrect old password")
+        else:
+            assert_limited(response)
+
+
+@pytest.fixture
+def shared_redis(redis_server: RedisServer) -> RedisServer:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server
+
+
+def test_two_instances_share_the_count_through_redis(
+    make_settings: SettingsFactory,
+    shared_redis: RedisServer,
+    directory: Directory,
+    issuer: DevIssuer,
+) -> None:
+    first = TestClient(create_app(make_settings(limiter_url=shared_redis.url)))
+    second = TestClient(create_app(make_settings(limiter_url=shared_redis.url)))
+    user = directory.add_user()
+    token = user_token(issuer, user.user_id)
+    for client in (first, second, first):
+        assert_error(
+            change(client, user.user_id, WRONG, NEW, token=token),
+            400,
+            5023,
+            "Incorrect old password",
+        )
+    assert_limited(change(second, user.user_id, WRONG, NEW, token=token))
+    assert_limited(change(first, user.user_id, WRONG, NEW, token=token))
+    # A third instance whose directory does not even exist answers 429, not 503:
+    # the limiter is asked before any LDAP operation.
+    blind = TestClient(
+        create_app(
+            make_settings(limiter_url=shared_redis.url, ldap_connection_url="ldap://127.0.0.1:1")
+        )
+    )
+    assert_limited(change(blind, user.user_id, WRONG, NEW, token=token))
+    assert len(failure_times(directory, user.dn)) == 3
+
+
+def test_concurrent_reservations_on_redis_never_exceed_the_limit(
+    shared_redis: RedisServer,
+) -> None:
+    stores = [RedisAttemptStore(shared_redis.url) for _ in range(4)]  # four "instances"
+    granted: list[int] = []
+    start = threading.Barrier(40)
+
+    def reserve(n: int) -> None:
+        start.wait()
+        if stores[n % 4].reserve("user:race", 3, 60, f"t{n}") is None:
+            granted.append(n)
+
+    threads = [threading.Thread(target=reserve, args=(n,)) for n in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(granted) == 3
+    stores[0].release("user:race", f"t{granted[0]}")
+    assert stores[1].reserve("user:race", 3, 60, "again") is None
+    assert stores[2].reserve("user:race", 3, 60, "more") is not None
+    for store in stores:
+        store.close()
+
+
+def test_redis_down_falls_back_to_counting_in_process(
+    make_settings: SettingsFactory,
+    directory: Directory,
+    issuer: DevIssuer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    own = start_redis()
+    client = TestClient(create_app(make_settings(limiter_url=own.url)))
+    user = directory.add_user()
+    token = user_token(issuer, user.user_id)
+    caplog.set_level(logging.WARNING)
+    try:
+        assert_error(
+            change(client, user.user_id, WRONG, NEW, token=token),
+            400,
+            5023,
+            "Incorrect old password",
+        )
+    finally:
+        own.stop()
+    answers = [change(client, user.user_id, WRONG, NEW, token=token).status_code for _ in range(6)]
+    assert answers == [400, 400, 400, 429, 429, 429]  # 3 counted locally: no 500, still limited
+    assert "limiter storage unreachable" in caplog.text
+    assert "pwdAccountLockedTime" not in directory.read(user.dn, "pwdAccountLockedTime")
+
+
+def test_limits_are_settings(
+    make_client: Callable[..., TestClient], directory: Directory, issuer: DevIssuer
+) -> None:
+    client = make_client(limiter_user_failures=1, limiter_window=5)
+    user = directory.add_user()
+    token = user_token(issuer, user.user_id)
+    assert_error(
+        change(client, user.user_id, WRONG, NEW, token=token), 400, 5023, "Incorrect old password"
+    )
+    response = change(client, user.user_id, WRONG, NEW, token=token)
+    assert_limited(response)
+    assert int(response.headers["Retry-After"]) <= 5

@@ -1,0 +1,227 @@
+"""The attempt limiter's rules, on the in-memory store and a fake clock."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+import pytest
+from starlette.requests import Request
+
+from passgate.api.client_address import client_address
+from passgate.config import parse_networks
+from passgate.errors import (
+    DirectoryUnavailable,
+    IncorrectOldPassword,
+    PasswordPolicyRejected,
+    PolicyReason,
+    TooManyAttempts,
+    UserNotFound,
+)
+from passgate.limiter import AttemptLimiter, FallbackAttemptStore, Limits, MemoryAttemptStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def limiter(user: int = 3, address: int = 20, window: float = 900) -> tuple[AttemptLimiter, Clock]:
+    clock = Clock()
+    return AttemptLimiter(MemoryAttemptStore(clock), Limits(user, address, window)), clock
+
+
+def fail(lim: AttemptLimiter, user: str = "u", address: str | None = "192.0.2.1") -> None:
+    with pytest.raises(IncorrectOldPassword), lim.attempt(user, address):
+        raise IncorrectOldPassword("wrong")
+
+
+def test_failures_up_to_the_limit_then_429_with_retry_after() -> None:
+    lim, clock = limiter(user=3)
+    for _ in range(3):
+        fail(lim)
+        clock.now += 10
+    with pytest.raises(TooManyAttempts) as caught, lim.attempt("u", "192.0.2.1"):
+        pytest.fail("the block must not run once the limit is reached")
+    # The first failure (at t=1000) leaves the 900 s window at t=1900; now is 1030.
+    assert caught.value.retry_after == 870
+    assert lim.trips == 1
+
+
+def test_the_window_slides() -> None:
+    lim, clock = limiter(user=2, window=100)
+    fail(lim)
+    clock.now += 60
+    fail(lim)
+    clock.now += 41  # the first failure has left the window, the second has not
+    fail(lim)
+    with pytest.raises(TooManyAttempts) as caught, lim.attempt("u", None):
+        pass
+    assert caught.value.retry_after == 59  # the second (t=1060) leaves at 1160; now is 1101
+
+
+def test_success_clears_the_users_count() -> None:
+    lim, _ = limiter(user=3)
+    fail(lim)
+    fail(lim)
+    with lim.attempt("u", "192.0.2.1"):
+        pass
+    for _ in range(3):
+        fail(lim)
+    with pytest.raises(TooManyAttempts), lim.attempt("u", None):
+        pass
+
+
+def test_a_policy_refusal_proves_the_old_password_and_clears_too() -> None:
+    lim, _ = limiter(user=2)
+    fail(lim)
+    with pytest.raises(PasswordPolicyRejected), lim.attempt("u", None):
+        raise PasswordPolicyRejected(PolicyReason.TOO_SHORT)
+    fail(lim)
+    fail(lim)  # would be the third within the window without the clear
+
+
+@pytest.mark.parametrize("error", [UserNotFound("x"), DirectoryUnavailable("x"), RuntimeError()])
+def test_other_outcomes_give_the_slot_back(error: Exception) -> None:
+    lim, _ = limiter(user=1, address=1)
+    for _ in range(5):
+        with pytest.raises(type(error)), lim.attempt("u", "192.0.2.1"):
+            raise error
+    fail(lim)  # still the first counted failure
+
+
+def test_other_users_are_not_affected() -> None:
+    lim, _ = limiter(user=1)
+    fail(lim, "a")
+    fail(lim, "b")
+    with pytest.raises(TooManyAttempts), lim.attempt("a", None):
+        pass
+
+
+def test_the_address_limit_spans_users_and_gives_back_the_user_slot() -> None:
+    lim, _ = limiter(user=3, address=2)
+    fail(lim, "a", "198.51.100.9")
+    fail(lim, "b", "198.51.100.9")
+    with pytest.raises(TooManyAttempts), lim.attempt("c", "198.51.100.9"):
+        pass
+    # c's reservation was returned when the address refused: c has 3 from elsewhere.
+    for n in range(3):
+        fail(lim, "c", f"203.0.113.{n}")
+
+
+def test_zero_disables_a_limit() -> None:
+    lim, _ = limiter(user=0, address=0)
+    for _ in range(50):
+        fail(lim)
+
+
+def test_concurrent_attempts_never_exceed_the_limit() -> None:
+    lim, _ = limiter(user=3)
+    ran = []
+    lock = threading.Lock()
+    start = threading.Barrier(20)
+
+    def attempt() -> None:
+        start.wait()
+        try:
+            with lim.attempt("u", None):
+                with lock:
+                    ran.append(1)
+                raise IncorrectOldPassword("wrong")
+        except (IncorrectOldPassword, TooManyAttempts):
+            pass
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ran) == 3
+
+
+def test_memory_store_forgets_idle_keys() -> None:
+    clock = Clock()
+    store = MemoryAttemptStore(clock)
+    for i in range(2000):
+        store.reserve(f"k{i}", 3, 10, "t")
+    clock.now += 11
+    for i in range(2000):
+        store.reserve("fresh", 10_000, 10, f"t{i}")
+    assert len(store) < 1000
+
+
+class Broken:
+    """A shared store that is down, then back."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.inner = MemoryAttemptStore()
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*args: Any) -> Any:
+            if self.down:
+                raise ConnectionError("redis down")
+            return getattr(self.inner, name)(*args)
+
+        return call
+
+
+def test_fallback_counts_locally_while_the_shared_store_is_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    shared = Broken()
+    store = FallbackAttemptStore(shared, clock)
+    lim = AttemptLimiter(store, Limits(2, 0, 900))
+    caplog.set_level(logging.WARNING)
+    fail(lim)
+    fail(lim)
+    with pytest.raises(TooManyAttempts), lim.attempt("u", None):
+        pass
+    assert [r.getMessage() for r in caplog.records].count(
+        "limiter storage unreachable (ConnectionError); counting in this process meanwhile"
+    ) == 1
+    shared.down = False
+    clock.now += FallbackAttemptStore.RETRY_AFTER_FAILURE
+    fail(lim, "v")
+    assert store.degraded is False
+    assert "limiter storage reachable again" in caplog.text
+
+
+def request(peer: str, forwarded: list[str] | None = None) -> Request:
+    headers = [(b"x-forwarded-for", value.encode()) for value in forwarded or []]
+    return Request({"type": "http", "headers": headers, "client": (peer, 1234)})
+
+
+TRUSTED = parse_networks("10.0.0.0/8, 192.0.2.7")
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("203.0.113.5", ["1.2.3.4"], "203.0.113.5"),  # untrusted peer: header ignored
+        ("10.1.1.1", ["198.51.100.1"], "198.51.100.1"),
+        ("10.1.1.1", ["6.6.6.6, 198.51.100.1, 10.2.2.2"], "198.51.100.1"),  # spoofed left part
+        ("192.0.2.7", ["6.6.6.6", "198.51.100.1"], "198.51.100.1"),  # several headers
+        ("10.1.1.1", [], "10.1.1.1"),
+        ("10.1.1.1", ["garbage, 10.3.3.3"], "10.3.3.3"),
+        ("10.1.1.1", ["2001:db8::1"], "2001:db8::1"),
+        ("testclient", ["1.2.3.4"], "testclient"),
+    ],
+)
+def test_client_address(peer: str, forwarded: list[str], expected: str) -> None:
+    assert client_address(request(peer, forwarded), TRUSTED) == expected
+
+
+def test_no_trusted_proxies_means_the_peer() -> None:
+    assert client_address(request("10.1.1.1", ["1.2.3.4"]), []) == "10.1.1.1"
+
+
+def test_bad_trusted_proxy_entry_is_named() -> None:
+    with pytest.raises(ValueError, match=re.escape("'10.0.0.300' is not an IP address or network")):
+        parse_networks("10.0.0.1, 10.0.0.300")
