@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import ssl
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -40,6 +41,10 @@ def translated_ldap_errors(action: str) -> Iterator[None]:
         raise DirectoryUnavailable(f"{action}: {type(exc).__name__}: {exc}") from None
     except ldap_exc.LDAPException as exc:
         raise PassgateError(f"{action}: {type(exc).__name__}: {exc}") from None
+
+
+# ldap3 wraps ssl's message in tuples and reprs: find the part that explains.
+TLS_VERIFY_FAILURE = re.compile(r"(certificate verify failed: [^'(\"]*?)\s*(?:\(_ssl|['\"]|$)")
 
 
 class Connector:
@@ -105,10 +110,28 @@ class Connector:
                 ldap_exc.LDAPCertificateError,
                 OSError,
             ) as exc:
-                log.warning("directory server %s unusable: %s", server.name, exc)
+                log.warning("%s", self._unusable(url, exc))
                 last = exc
                 close_quietly(conn)
         raise DirectoryUnavailable(f"no directory server answered (last error: {last})")
+
+    def _unusable(self, url: str, exc: Exception) -> str:
+        """One log line an operator can act on; a TLS refusal says which CAs were used."""
+        text = str(exc)
+        found = TLS_VERIFY_FAILURE.search(text)
+        if isinstance(exc, ldap_exc.LDAPCertificateError) or "match any name" in text:
+            names = ", ".join(re.findall(r"\('(?:DNS|IP Address)', '([^']*)'\)", text)) or "?"
+            return (
+                f"TLS certificate of {url} not trusted: it names {names}, not the host "
+                "(set PASSGATE_LDAP_TLS_SERVER_NAME to a name it carries, or connect by that name)"
+            )
+        if found is None:
+            return f"directory server {url} unusable: {text}"
+        cas = self._settings.ldap_ca_file or "the system CAs"
+        return (
+            f"TLS certificate of {url} not trusted: {found.group(1)} "
+            f"(checked against {cas}; PASSGATE_LDAP_CA_FILE, PASSGATE_LDAP_TLS_SERVER_NAME)"
+        )
 
     def service_connection(self) -> ldap3.Connection:
         """A connection bound as the service account (``PASSGATE_LDAP_BIND_DN``)."""
