@@ -108,7 +108,8 @@ class Directory:
 
     def can_bind(self, dn: str, password: str) -> bool:
         server = ldap3.Server(self.server.host, port=self.server.port, get_info=ldap3.NONE)
-        conn = ldap3.Connection(server, user=dn, password=password)
+        # Bytes: sent as they are, as passgate sends them (a str would be SASLprepped).
+        conn = ldap3.Connection(server, user=dn, password=password.encode("utf-8"))
         try:
             return bool(conn.bind())
         finally:

@@ -295,3 +295,36 @@ def test_old_password_checked_before_new_password(
         client, user.user_id, "Wrong-Passw0rd!", "Sh0rt-pw!", token=user_token(issuer, user.user_id)
     )
     assert_error(response, 400, 5023, "Incorrect old password")
+
+
+def test_control_characters_are_a_password_like_any_other(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
+    # Found by the schemathesis run: ldap3 refuses such a str in a bind (SASLprep),
+    # which was a 500. The bind now sends the UTF-8 bytes the modify sets.
+    user = directory.add_user()
+    token = user_token(issuer, user.user_id)
+    odd = "Odd\x15pass\x00word\u00a0\U0001f511"
+    response = change(client, user.user_id, odd, "Brand-New-Passw0rd!", token=token)
+    assert_error(response, 400, 5023, "Incorrect old password")
+    response = change(client, user.user_id, user.password, odd, token=token)
+    assert response.status_code == 200, response.text
+    assert directory.can_bind(user.dn, odd)
+    response = change(client, user.user_id, odd, "Brand-New-Passw0rd!", token=token)
+    assert response.status_code == 200, response.text
+
+
+def test_lone_surrogates_are_a_validation_failure(client: TestClient, issuer: DevIssuer) -> None:
+    response = change(
+        client,
+        "a" * 24,
+        None,
+        None,
+        token=user_token(issuer, "a" * 24),
+        content=b'{"oldPassword": "abc\\ud800defgh", "newPassword": "Brand-New-Passw0rd!"}',
+        headers={"Content-Type": "application/json"},
+    )
+    body = assert_error(response, 400, 1001, "Validation failed")
+    assert body["error"]["details"] == [
+        {"field": "oldPassword", "reason": "must be valid Unicode text"}
+    ]

@@ -27,6 +27,11 @@ def password_field(
     if not isinstance(value, str):
         problems.append(FieldProblem(name, "must be a string", ProblemKind.INVALID_TYPE))
         return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. "\ud800" in JSON: no LDAP string
+        problems.append(FieldProblem(name, "must be valid Unicode text", ProblemKind.INVALID_TYPE))
+        return None
     if len(value) < min_length:
         problems.append(
             FieldProblem(

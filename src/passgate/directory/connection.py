@@ -76,7 +76,9 @@ class Connector:
             connect_timeout=self._settings.ldap_connect_timeout,
         )
 
-    def open(self, user: str | None = None, password: str | None = None) -> ldap3.Connection:
+    def open(
+        self, user: str | None = None, password: str | bytes | None = None
+    ) -> ldap3.Connection:
         """An open (TLS-protected where configured) connection that is not bound yet."""
         last: Exception | None = None
         # A fresh Server per attempt: ldap3 marks an address that failed once
@@ -136,7 +138,8 @@ class Connector:
     def service_connection(self) -> ldap3.Connection:
         """A connection bound as the service account (``PASSGATE_LDAP_BIND_DN``)."""
         settings = self._settings
-        conn = self.open(settings.ldap_bind_dn, settings.ldap_bind_credential.get_secret_value())
+        credential = settings.ldap_bind_credential.get_secret_value().encode("utf-8")  # unprepared
+        conn = self.open(settings.ldap_bind_dn, credential)
         with translated_ldap_errors("service account bind"):
             if not conn.bind():
                 result = conn.result

@@ -220,7 +220,7 @@ class LdapDirectory:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _change_on(self, conn: ldap3.Connection, dn: str, old: str, new: str) -> None:
-        conn.user, conn.password = dn, old
+        conn.user, conn.password = dn, bind_password(old)
         try:
             with translated_ldap_errors("bind as the user"):
                 response = self._dialect.verify_old_password(conn)
@@ -264,7 +264,7 @@ class LdapDirectory:
 
     def _password_works(self, dn: str, password: str) -> bool:
         try:
-            conn = self._connector.open(dn, password)
+            conn = self._connector.open(dn, bind_password(password))
         except DirectoryUnavailable:
             return False
         try:
@@ -292,6 +292,18 @@ def _first(value: object) -> str:
 
 class _StaleConnection(Exception):
     """The user bind failed for want of a working connection."""
+
+
+def bind_password(password: str) -> bytes:
+    """The password as the bind sends it: UTF-8, exactly as the password modify sets it.
+
+    ldap3 runs SASLprep on a ``str`` password (and raises on characters it
+    prohibits, such as control characters); it sends ``bytes`` unchanged.
+    The extended operation carries the new password unprepared, and so do
+    OpenLDAP's tools and Keycloak, so the bind must too: what was set is
+    what is checked, and any string is at worst a wrong password.
+    """
+    return password.encode("utf-8")
 
 
 def scrub(conn: ldap3.Connection) -> None:

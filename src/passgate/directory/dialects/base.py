@@ -104,8 +104,11 @@ class Dialect:
         out what the directory did.
         """
         if self.use_password_modify:
+            # UTF-8 bytes, as the bind sends them (ldap3 would SASLprep a str).
             conn.extend.standard.modify_password(
-                old_password=old, new_password=new, controls=[ppolicy.request_control()]
+                old_password=old.encode("utf-8"),
+                new_password=new.encode("utf-8"),
+                controls=[ppolicy.request_control()],
             )
         else:
             conn.modify(
