@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passgate import __version__
-from passgate.api import routes_v1, routes_workspace
+from passgate.api import openapi, routes_v1, routes_workspace
 from passgate.api.deps import Components, LdapThreads
 from passgate.api.error_table import INTERNAL, spec_for
 from passgate.api.presenters import v1_error, workspace_error
@@ -158,6 +158,7 @@ def create_app(
     )
     app.include_router(routes_v1.router)
     app.include_router(routes_workspace.router)
+    openapi.install(app)
     app.add_middleware(ResponseGuard)
 
     @app.exception_handler(PassgateError)

@@ -96,6 +96,26 @@ def test_logs_of_lost_connections(
     assert_no_secret(all_logs.text)
 
 
+def test_logs_of_the_limiter_and_its_storage_going_away(
+    make_client,
+    directory: Directory,
+    issuer: DevIssuer,
+    all_logs: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+) -> None:
+    # Redis that is not there: the limiter falls back to counting in process.
+    client = make_client(limiter_url=f"redis://127.0.0.1:{free_port()}/0")
+    user = directory.add_user(password=SECRETS[0])
+    token = user_token(issuer, user.user_id)
+    codes = [
+        change(client, user.user_id, SECRETS[2], SECRETS[1], token=token).status_code
+        for _ in range(5)
+    ]
+    assert codes == [400, 400, 400, 429, 429]
+    assert "limiter storage unreachable" in all_logs.text
+    assert "attempt limit reached" in all_logs.text
+    assert_no_secret(all_logs.text)
+
+
 def test_serve_process_output(
     slapd: Slapd, directory: Directory, issuer: DevIssuer, public_key_file: Path, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
+from passgate.api import openapi
 from passgate.api.body import read_fields
 from passgate.api.client_address import client_address
 from passgate.api.deps import components_of, header_caller
@@ -25,7 +26,7 @@ def authorize(caller: Caller, user_id: str, admin_role: str) -> None:
     raise Forbidden(f"{caller.kind} {caller.name} may not change the password of {user_id}")
 
 
-@router.post("/v1/users/{userId}/change-password")
+@router.post("/v1/users/{userId}/change-password", **openapi.v1_operation())
 async def change_password(
     request: Request, user_id: Annotated[str, Path(alias="userId")]
 ) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from passgate.api import openapi
 from passgate.api.body import read_fields
 from passgate.api.client_address import client_address
 from passgate.api.deps import Components, authenticate, components_of, credentials_from_headers
@@ -44,7 +45,7 @@ def limiter_key(caller: Caller) -> str:
     return "name:" + (caller.username or caller.name).lower()
 
 
-@router.post("/account/change-password")
+@router.post("/account/change-password", **openapi.workspace_operation())
 async def change_password(request: Request) -> JSONResponse:
     app = components_of(request)
     caller = await workspace_caller(request, app)
