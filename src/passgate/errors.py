@@ -123,7 +123,9 @@ class AccountLocked(PassgateError):
 
 
 class DirectoryUnavailable(PassgateError):
-    pass
+    def __init__(self, log_message: str = "", *, timed_out: bool = False) -> None:
+        super().__init__(log_message)
+        self.timed_out = timed_out  # no answer in time (not: connection refused or reset)
 
 
 class DirectoryMisconfigured(PassgateError):

@@ -38,7 +38,10 @@ def translated_ldap_errors(action: str) -> Iterator[None]:
     except PassgateError:
         raise
     except (ldap_exc.LDAPCommunicationError, ldap_exc.LDAPStartTLSError, OSError) as exc:
-        raise DirectoryUnavailable(f"{action}: {type(exc).__name__}: {exc}") from None
+        timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc)
+        raise DirectoryUnavailable(
+            f"{action}: {type(exc).__name__}: {exc}", timed_out=timed_out
+        ) from None
     except ldap_exc.LDAPException as exc:
         raise PassgateError(f"{action}: {type(exc).__name__}: {exc}") from None
 

@@ -85,7 +85,11 @@ class LdapDirectory:
     # -- discovery -------------------------------------------------------------
 
     def discover(self) -> RootDse | None:
-        """Read the RootDSE once and let the dialect adapt; retried until it succeeds."""
+        """Read the RootDSE once and let the dialect adapt; retried until it succeeds.
+
+        A directory that does not answer fails the request here, at once: going
+        on to the lookup would only wait a second timeout for the same silence.
+        """
         if self._discovered:
             return self.root_dse
         with self._discovery_lock:
@@ -93,6 +97,8 @@ class LdapDirectory:
                 return self.root_dse
             try:
                 conn = self._connector.service_connection()
+            except DirectoryUnavailable:
+                raise
             except PassgateError as exc:
                 log.warning("RootDSE not read yet: %s", exc.log_message)
                 return None
@@ -100,6 +106,8 @@ class LdapDirectory:
                 with translated_ldap_errors("RootDSE"):
                     conn.search("", "(objectClass=*)", ldap3.BASE, attributes=ROOT_DSE_ATTRIBUTES)
                 entry = conn.response[0]["attributes"] if conn.response else {}
+            except DirectoryUnavailable:
+                raise
             except PassgateError as exc:
                 log.warning("RootDSE not read yet: %s", exc.log_message)
                 return None
@@ -174,8 +182,8 @@ class LdapDirectory:
                 try:
                     with translated_ldap_errors(what):
                         return action(conn)
-                except DirectoryUnavailable:
-                    if not (reused and attempt == 1):
+                except DirectoryUnavailable as exc:
+                    if not (reused and attempt == 1) or exc.timed_out:
                         raise
                     self.service_pool.discard(conn)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -205,8 +213,10 @@ class LdapDirectory:
                 try:
                     self._change_on(conn, dn, old_password, new_password)
                     return
-                except _StaleConnection:
-                    if not (reused and attempt == 1):
+                except _StaleConnection as stale:
+                    # A pooled connection the server dropped fails at once: retry on a
+                    # fresh one. A silent server would only cost a second timeout.
+                    if not (reused and attempt == 1) or stale.timed_out:
                         raise DirectoryUnavailable("bind as the user: connection lost") from None
                     self.user_pool.discard(conn)
                 except ANSWERS as answer:
@@ -224,8 +234,8 @@ class LdapDirectory:
         try:
             with translated_ldap_errors("bind as the user"):
                 response = self._dialect.verify_old_password(conn)
-        except DirectoryUnavailable:
-            raise _StaleConnection from None
+        except DirectoryUnavailable as exc:
+            raise _StaleConnection(exc.timed_out) from None
         except MustSetAsService as why:
             log.info("%s: %s; only a privileged account can set it", dn, why)
             self._set_as_service(dn, new)
@@ -292,6 +302,10 @@ def _first(value: object) -> str:
 
 class _StaleConnection(Exception):
     """The user bind failed for want of a working connection."""
+
+    def __init__(self, timed_out: bool) -> None:
+        super().__init__()
+        self.timed_out = timed_out
 
 
 def bind_password(password: str) -> bytes:
