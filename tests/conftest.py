@@ -137,6 +137,7 @@ def make_settings(slapd: Slapd, issuer: DevIssuer, public_key_file: Path) -> Set
             "auth_issuer": issuer.issuer,
             "ldap_connect_timeout": 2,
             "ldap_operation_timeout": 3,
+            "ldap_default_policy_dn": seed.DEFAULT_POLICY_DN,
         }
         values.update(overrides)
         return load_settings(**values)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passgate import __version__
-from passgate.api import openapi, routes_v1, routes_workspace
+from passgate.api import openapi, routes_policy, routes_v1, routes_workspace
 from passgate.api.deps import Components, LdapThreads
 from passgate.api.error_table import INTERNAL, spec_for
 from passgate.api.presenters import v1_error, workspace_error
@@ -25,6 +25,8 @@ from passgate.directory.ldap_directory import LdapDirectory
 from passgate.directory.mappers import SearchMapper, TemplateMapper, UserMapper
 from passgate.errors import ConfigurationError, PassgateError
 from passgate.limiter import AttemptLimiter, Limits, store_from_url
+from passgate.policy.local import ForbiddenPasswords, LocalRules
+from passgate.policy.model import LocalPolicy
 from passgate.service import PasswordService
 
 log = logging.getLogger("passgate")
@@ -65,7 +67,30 @@ def directory_from_settings(settings: Settings) -> LdapDirectory:
         pool_size=settings.ldap_pool_size,
         pool_max_idle=settings.ldap_pool_max_idle,
         dn_cache_ttl=settings.ldap_dn_cache_ttl,
+        default_policy_dn=settings.ldap_default_policy_dn,
+        name_attributes=settings.name_attributes,
     )
+
+
+def rules_from_settings(settings: Settings) -> LocalRules:
+    forbidden = None
+    if settings.policy_forbidden_file is not None:
+        forbidden = ForbiddenPasswords.load(settings.policy_forbidden_file)
+    policy = LocalPolicy(
+        min_length=settings.policy_min_length,
+        max_length=settings.policy_max_length,
+        same_as_old=settings.policy_same_as_old,
+        contains_username=settings.policy_contains_username,
+        username_attributes=settings.name_attributes,
+        min_token_length=settings.policy_min_token_length,
+        min_strength=settings.policy_min_strength,
+        min_lowercase=settings.policy_min_lowercase,
+        min_uppercase=settings.policy_min_uppercase,
+        min_digits=settings.policy_min_digits,
+        min_symbols=settings.policy_min_symbols,
+        forbidden_list=forbidden is not None,
+    )
+    return LocalRules(policy, forbidden)
 
 
 class ResponseGuard:
@@ -151,13 +176,16 @@ def create_app(
     app.state.components = Components(
         settings=settings,
         authenticator=authenticator or authenticator_from_settings(settings),
-        service=PasswordService(directory or directory_from_settings(settings)),
+        service=PasswordService(
+            directory or directory_from_settings(settings), rules_from_settings(settings)
+        ),
         ldap_threads=LdapThreads(settings.ldap_max_concurrency),
         limiter=limiter or limiter_from_settings(settings),
         trusted_proxies=settings.trusted_proxy_networks,
     )
     app.include_router(routes_v1.router)
     app.include_router(routes_workspace.router)
+    app.include_router(routes_policy.router)
     openapi.install(app)
     app.add_middleware(ResponseGuard)
 

@@ -101,6 +101,21 @@ class Settings(BaseSettings):
     auth_token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)  # 0 disables
     api_keys_file: Path | None = None
 
+    # -- passgate's own password rules (the directory's apply as well) -------------
+    ldap_default_policy_dn: str | None = None  # OpenLDAP: olcPPolicyDefault, to show it
+    policy_min_length: int = Field(default=8, ge=8, le=128)
+    policy_max_length: int = Field(default=128, ge=8, le=128)
+    policy_same_as_old: bool = True
+    policy_contains_username: bool = True
+    policy_name_attributes: str = ""  # e.g. "cn, givenName, sn, mail" (mail: its local part)
+    policy_min_token_length: int = Field(default=3, ge=1, le=64)
+    policy_min_strength: int = Field(default=0, ge=0, le=4)  # zxcvbn score; 0: not checked
+    policy_min_lowercase: int = Field(default=0, ge=0, le=128)
+    policy_min_uppercase: int = Field(default=0, ge=0, le=128)
+    policy_min_digits: int = Field(default=0, ge=0, le=128)
+    policy_min_symbols: int = Field(default=0, ge=0, le=128)
+    policy_forbidden_file: Path | None = None  # one password per line, case-insensitive
+
     # -- attempt limiter ---------------------------------------------------------
     limiter_url: str = "memory://"  # or redis://host:port/db, rediss://..., unix://...
     limiter_user_failures: int = Field(default=3, ge=0, le=1000)  # per user per window; 0: off
@@ -113,6 +128,10 @@ class Settings(BaseSettings):
     @property
     def ldap_urls(self) -> list[str]:
         return self.ldap_connection_url.split()
+
+    @property
+    def name_attributes(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.policy_name_attributes.split(",") if a.strip())
 
     @property
     def trusted_proxy_networks(self) -> list[Network]:
@@ -191,6 +210,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _coherent(self) -> Settings:
+        if self.policy_min_length > self.policy_max_length:
+            raise ValueError(
+                f"{env_name('policy_min_length')} ({self.policy_min_length}) is above "
+                f"{env_name('policy_max_length')} ({self.policy_max_length})"
+            )
+        if self.policy_forbidden_file is not None and not self.policy_forbidden_file.is_file():
+            raise ValueError(
+                f"{env_name('policy_forbidden_file')}: {self.policy_forbidden_file} is not a file"
+            )
         if self.ldap_vendor in ENCRYPTED_VENDORS and not (
             self.ldap_start_tls or self.ldap_allow_insecure
         ):

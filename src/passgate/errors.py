@@ -109,9 +109,23 @@ class IncorrectOldPassword(PassgateError):
 
 
 class PasswordPolicyRejected(PassgateError):
-    def __init__(self, reason: PolicyReason, log_message: str = "") -> None:
+    def __init__(
+        self,
+        reason: PolicyReason,
+        log_message: str = "",
+        message: str = "",
+        *,
+        by_passgate: bool = False,
+    ) -> None:
         super().__init__(log_message or f"new password refused: {reason.value}")
         self.reason = reason
+        self.message = message  # for the person: the rule and its limit, never the password
+        self.by_passgate = by_passgate  # a local rule, not the directory, refused it
+
+    def explained(self, message: str) -> PasswordPolicyRejected:
+        return PasswordPolicyRejected(
+            self.reason, self.log_message, message, by_passgate=self.by_passgate
+        )
 
 
 class PasswordExpired(PassgateError):

@@ -14,14 +14,35 @@ from pydantic import SecretStr
 
 from passgate.auth.base import Caller
 from passgate.directory.base import Directory
-from passgate.errors import IncorrectOldPassword, UserNotFound
+from passgate.errors import IncorrectOldPassword, PasswordPolicyRejected, UserNotFound
+from passgate.policy.local import LocalRules
+from passgate.policy.model import EffectivePolicy, LocalPolicy
 
 log = logging.getLogger(__name__)
 
 
 class PasswordService:
-    def __init__(self, directory: Directory) -> None:
+    def __init__(self, directory: Directory, rules: LocalRules | None = None) -> None:
         self._directory = directory
+        self._rules = rules or LocalRules(LocalPolicy())
+
+    @property
+    def local_policy(self) -> LocalPolicy:
+        return self._rules.policy
+
+    # -- the effective policy -----------------------------------------------------
+
+    def policy_for_user_id(self, user_id: str) -> EffectivePolicy:
+        return self._policy(self._directory.user_dn_for(user_id))
+
+    def policy_for_caller(self, caller: Caller) -> EffectivePolicy:
+        return self._policy(self._dn_of(caller, False))
+
+    def default_policy(self) -> EffectivePolicy:
+        return self._policy(None)
+
+    def _policy(self, dn: str | None) -> EffectivePolicy:
+        return EffectivePolicy.of(self._rules.policy, self._directory.policy_for(dn))
 
     def change_password(self, user_id: str, old: SecretStr, new: SecretStr) -> None:
         """Change the password of the entry with this userId (404 if none)."""
@@ -47,14 +68,31 @@ class PasswordService:
     def _change(self, find_dn: Callable[[bool], str], old: SecretStr, new: SecretStr) -> None:
         dn = find_dn(False)
         try:
-            self._directory.change_password(dn, old.get_secret_value(), new.get_secret_value())
-        except IncorrectOldPassword:
-            # A cached DN may be stale (entry renamed or moved): the bind then fails
-            # like a wrong password. Ask the directory again; retry only if it moved.
-            fresh = find_dn(True)
-            if fresh == dn:
+            try:
+                self._set(dn, old, new)
+            except IncorrectOldPassword:
+                # A cached DN may be stale (entry renamed or moved): the bind then fails
+                # like a wrong password. Ask the directory again; retry only if it moved.
+                fresh = find_dn(True)
+                if fresh == dn:
+                    raise
+                log.info("the entry moved from %s to %s", dn, fresh)
+                dn = fresh
+                self._set(dn, old, new)
+        except PasswordPolicyRejected as refusal:
+            if refusal.message:
                 raise
-            log.info("the entry moved from %s to %s", dn, fresh)
-            dn = fresh
-            self._directory.change_password(dn, old.get_secret_value(), new.get_secret_value())
+            # Say which rule, with its limit, from the policy that applies to this entry.
+            policy = self._policy(dn)
+            message = policy.message(refusal.reason, by_passgate=refusal.by_passgate)
+            raise refusal.explained(message) from None
         log.info("password changed for %s", dn)
+
+    def _set(self, dn: str, old: SecretStr, new: SecretStr) -> None:
+        old_value, new_value = old.get_secret_value(), new.get_secret_value()
+
+        def check_new() -> None:
+            names = self._directory.names_of(dn) if self._rules.needs_names else []
+            self._rules.check(old_value, new_value, names)
+
+        self._directory.change_password(dn, old_value, new_value, check_new)

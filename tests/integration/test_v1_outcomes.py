@@ -80,21 +80,34 @@ def test_own_token_for_unknown_user_is_404(client: TestClient, issuer: DevIssuer
 
 
 @pytest.mark.parametrize(
-    ("new_password", "reason"),
+    ("new_password", "reason", "message"),
     [
-        ("Sh0rt-pw!", "passwordTooShort"),  # policy pwdMinLength 10
-        ("{SSHA}abcdefghijkl", "insufficientPasswordQuality"),  # pwdCheckQuality 2: hashed refused
+        # policy pwdMinLength 10; the limit is read from the policy entry
+        ("Sh0rt-pw!", "passwordTooShort", "The new password must be at least 10 characters."),
+        # pwdCheckQuality 2: slapd refuses a pre-hashed value
+        (
+            "{SSHA}abcdefghijkl",
+            "insufficientPasswordQuality",
+            "The new password does not meet the directory's quality rules.",
+        ),
     ],
 )
 def test_policy_rejections(
-    client: TestClient, directory: Directory, issuer: DevIssuer, new_password: str, reason: str
+    client: TestClient,
+    directory: Directory,
+    issuer: DevIssuer,
+    new_password: str,
+    reason: str,
+    message: str,
 ) -> None:
     user = directory.add_user()
     response = change(
         client, user.user_id, user.password, new_password, token=user_token(issuer, user.user_id)
     )
     body = assert_error(response, 400, 5024, POLICY)
-    assert body["error"]["details"] == [{"field": "newPassword", "reason": reason}]
+    assert body["error"]["details"] == [
+        {"field": "newPassword", "reason": reason, "message": message}
+    ]
     assert directory.can_bind(user.dn, user.password)
 
 

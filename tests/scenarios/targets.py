@@ -191,6 +191,8 @@ def ds389_target(server: Any) -> Target:
             "ldap_bind_dn": server.service_dn,
             "ldap_bind_credential": server.service_password,
             "ldap_users_dn": server.people_dn,
+            # The quality scenario is 389's own uid check; passgate's would answer first.
+            "policy_contains_username": False,
         },
         add_user=add_user,
         can_bind=can_bind,

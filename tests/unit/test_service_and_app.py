@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,7 +12,14 @@ from pydantic import SecretStr
 from passgate.app import create_app
 from passgate.auth.base import Caller, CallerKind, Credentials
 from passgate.config import load_settings
-from passgate.errors import DirectoryUnavailable, UserNotFound
+from passgate.errors import (
+    DirectoryUnavailable,
+    IncorrectOldPassword,
+    PasswordPolicyRejected,
+    PolicyReason,
+    UserNotFound,
+)
+from passgate.policy.model import DirectoryPolicy
 from passgate.service import PasswordService
 
 
@@ -31,11 +39,26 @@ class FakeDirectory:
     def user_dn_for_username(self, username: str, *, refresh: bool = False) -> str:
         return self.user_dn_for(username)
 
-    def change_password(self, dn: str, old_password: str, new_password: str) -> None:
+    def change_password(
+        self,
+        dn: str,
+        old_password: str,
+        new_password: str,
+        check_new: Callable[[], None] | None = None,
+    ) -> None:
         if self.fail_with:
             raise self.fail_with
-        assert self.passwords[dn] == old_password
+        if self.passwords[dn] != old_password:
+            raise IncorrectOldPassword("wrong")
+        if check_new is not None:
+            check_new()
         self.passwords[dn] = new_password
+
+    def policy_for(self, dn: str | None) -> DirectoryPolicy | None:
+        return DirectoryPolicy(source="fake", min_length=10, history=5)
+
+    def names_of(self, dn: str) -> list[str]:
+        return ["alice", "Alice Liddell"]
 
 
 class FixedAuthenticator:
@@ -129,3 +152,25 @@ def test_caller_found_by_user_id_then_username() -> None:
         service.change_password_for_caller(
             Caller(CallerKind.USER, "ghost", user_id="b" * 24), SecretStr("x"), SecretStr("y")
         )
+
+
+def test_local_rules_run_after_the_old_password_and_carry_a_message() -> None:
+    fake = FakeDirectory()
+    service = PasswordService(fake)
+    with pytest.raises(IncorrectOldPassword):  # the old password is checked first
+        service.change_password("a" * 24, SecretStr("Wrong-Passw0rd!"), SecretStr("alice-1234567"))
+    with pytest.raises(PasswordPolicyRejected) as caught:
+        service.change_password("a" * 24, SecretStr("Old-Passw0rd!"), SecretStr("my-ALICE-pass"))
+    assert caught.value.reason is PolicyReason.CONTAINS_USERNAME
+    assert caught.value.message == "The new password must not contain your user name or your name."
+    assert fake.passwords["uid=a"] == "Old-Passw0rd!"
+
+
+def test_directory_refusals_are_explained_from_its_policy() -> None:
+    fake = FakeDirectory()
+    fake.fail_with = PasswordPolicyRejected(PolicyReason.IN_HISTORY)
+    with pytest.raises(PasswordPolicyRejected) as caught:
+        PasswordService(fake).change_password(
+            "a" * 24, SecretStr("Old-Passw0rd!"), SecretStr("New-Passw0rd!")
+        )
+    assert caught.value.message == "The new password must not be one of your last 5 passwords."

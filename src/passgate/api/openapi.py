@@ -43,6 +43,9 @@ class V1Success(BaseModel):
 class ErrorDetail(BaseModel):
     field: str
     reason: str
+    message: str | None = Field(
+        default=None, description="policy refusals: the rule and its limit, for the person"
+    )
 
 
 class V1ErrorBody(BaseModel):
@@ -108,7 +111,10 @@ EXAMPLE_ERRORS: dict[str, e.PassgateError] = {
     "forbidden": e.Forbidden(),
     "not found": e.UserNotFound(),
     "wrong old password": e.IncorrectOldPassword(),
-    "policy": e.PasswordPolicyRejected(e.PolicyReason.IN_HISTORY),
+    "policy": e.PasswordPolicyRejected(
+        e.PolicyReason.IN_HISTORY,
+        message="The new password must not be one of your last 5 passwords.",
+    ),
     "expired": e.PasswordExpired(),
     "locked": e.AccountLocked(),
     "limited": e.TooManyAttempts(600),
@@ -125,23 +131,30 @@ def _body(response: Any) -> Any:
     return json.loads(bytes(response.body))
 
 
-def _by_status(present: Any) -> dict[int, dict[str, Any]]:
+def _by_status(present: Any, only: set[str] | None = None) -> dict[int, dict[str, Any]]:
     grouped: dict[int, dict[str, Any]] = {}
     for name, error in EXAMPLE_ERRORS.items():
+        if only is not None and name not in only:
+            continue
         grouped.setdefault(_spec(error).status, {})[name] = {"value": _body(present(error))}
     return grouped
 
 
 def _responses(
-    success: Any, present: Any, schema_of: Any, descriptions: dict[int, str]
+    success: Any,
+    present: Any,
+    schema_of: Any,
+    descriptions: dict[int, str],
+    only: set[str] | None = None,
+    what: str = "The password was changed.",
 ) -> dict[int | str, dict[str, Any]]:
     responses: dict[int | str, dict[str, Any]] = {
         200: {
-            "description": "The password was changed.",
+            "description": what,
             "content": {"application/json": {"schema": success[0], "example": success[1]}},
         }
     }
-    for status, examples in sorted(_by_status(present).items()):
+    for status, examples in sorted(_by_status(present, only).items()):
         media, schema = schema_of(status)
         entry: dict[str, Any] = {
             "description": descriptions[status],
@@ -245,6 +258,111 @@ def workspace_operation() -> dict[str, Any]:
     }
 
 
+# -- the password policy -------------------------------------------------------------
+
+
+class PolicyRule(BaseModel):
+    reason: str = Field(description="the contract's section-4 reason this rule produces")
+    source: str = Field(description="local (passgate) or directory")
+    value: int | None = Field(description="its limit, where it has one")
+    message: str
+
+
+class PasswordPolicy(BaseModel):
+    minLength: int
+    maxLength: int
+    history: int | None
+    minAgeSeconds: int | None
+    maxAgeSeconds: int | None
+    directoryQualityCheck: bool | None
+    minLowercase: int
+    minUppercase: int
+    minDigits: int
+    minSymbols: int
+    notSameAsOld: bool
+    notContainingUsername: bool
+    minStrength: int = Field(description="zxcvbn score 0..4; 0: not checked")
+    forbiddenList: bool
+    directorySource: str | None = Field(description="the entry the directory's rules came from")
+    rules: list[PolicyRule]
+
+
+class V1PolicyResponse(BaseModel):
+    status: bool
+    data: PasswordPolicy
+
+
+class WorkspacePolicyEnvelope(BaseModel):
+    Data: PasswordPolicy
+    Errors: list[WorkspaceItem]
+    Warnings: list[WorkspaceItem]
+    Success: bool
+
+
+def _policy_example() -> dict[str, Any]:
+    from passgate.policy.model import DirectoryPolicy, EffectivePolicy, LocalPolicy
+
+    directory = DirectoryPolicy(
+        "cn=default,ou=policies,dc=example,dc=org", min_length=10, history=3, quality_check=True
+    )
+    return EffectivePolicy.of(LocalPolicy(), directory).as_json()
+
+
+POLICY_ERRORS = {"no credentials", "bad token", "forbidden", "not found", "internal", "unavailable"}
+
+
+def policy_v1_operation() -> dict[str, Any]:
+    def schema_of(status: int) -> tuple[str, dict[str, str]]:
+        return "application/json", _ref(V1Error)
+
+    example = {"status": True, "data": _policy_example()}
+    return {
+        "summary": "The password rules that apply to the caller (or, for an admin, to ?userId=)",
+        "responses": _responses(
+            (_ref(V1PolicyResponse), example),
+            v1_error,
+            schema_of,
+            V1_DESCRIPTIONS,
+            POLICY_ERRORS | {"validation"},
+            "The effective policy: passgate's rules and the directory's.",
+        ),
+        "openapi_extra": {
+            "parameters": [
+                {
+                    "name": "userId",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "pattern": OBJECT_ID_PATTERN},
+                    "description": "whose policy (admins; others may name only themselves)",
+                }
+            ],
+            "security": [{"bearer": []}, {"apiKey": []}],
+        },
+    }
+
+
+def policy_workspace_operation() -> dict[str, Any]:
+    def schema_of(status: int) -> tuple[str, dict[str, str]]:
+        if status in (400, 404):
+            return "application/json", _ref(WorkspaceEnvelope)
+        return "application/problem+json", _ref(ProblemDetails)
+
+    instance = "/api/workspace/account/password-policy"
+    example = {"Data": _policy_example(), "Errors": [], "Warnings": [], "Success": True}
+    return {
+        "summary": "The password rules that apply to the authenticated user",
+        "responses": _responses(
+            (_ref(WorkspacePolicyEnvelope), example),
+            lambda error: workspace_error(error, instance),
+            schema_of,
+            WORKSPACE_DESCRIPTIONS,
+            POLICY_ERRORS,
+            "The effective policy: passgate's rules and the directory's.",
+        ),
+        "openapi_extra": {"security": [{"bearer": []}, {"accessToken": []}]},
+    }
+
+
 MODELS: list[type[BaseModel]] = [
     ChangePasswordV1,
     V1Success,
@@ -252,6 +370,8 @@ MODELS: list[type[BaseModel]] = [
     ChangePasswordWorkspace,
     WorkspaceEnvelope,
     ProblemDetails,
+    V1PolicyResponse,
+    WorkspacePolicyEnvelope,
 ]
 
 

@@ -52,7 +52,10 @@ def v1_error(error: PassgateError) -> JSONResponse:
     if isinstance(error, ValidationFailed):
         body["details"] = [{"field": p.field, "reason": p.reason} for p in error.problems]
     elif isinstance(error, PasswordPolicyRejected):
-        body["details"] = [{"field": "newPassword", "reason": error.reason.value}]
+        detail = {"field": "newPassword", "reason": error.reason.value}
+        if error.message:
+            detail["message"] = error.message  # the rule and its limit, for the person
+        body["details"] = [detail]
     return JSONResponse(
         {"status": False, "error": body}, status_code=spec.status, headers=_headers(error)
     )
@@ -134,12 +137,14 @@ def workspace_error(error: PassgateError, instance: str) -> JSONResponse:
         items = [_problem_item(p) for p in error.problems]
     else:
         metadata = None
+        message = spec.workspace_message
         if isinstance(error, PasswordPolicyRejected):
             metadata = {"Reason": error.reason.value}
+            message = error.message or message
         items = [
             _item(
                 spec.workspace_code,
-                spec.workspace_message,
+                message,
                 field=spec.workspace_field,
                 type_=spec.workspace_type,
                 target=spec.workspace_field or "Account",

@@ -55,7 +55,14 @@ async def change_password(request: Request) -> JSONResponse:
     current = password_field(
         fields.get("currentpassword"), "CurrentPassword", problems, min_length=1
     )
-    new = password_field(fields.get("newpassword"), "NewPassword", problems)
+    local = app.service.local_policy  # its length bounds are known before any lookup
+    new = password_field(
+        fields.get("newpassword"),
+        "NewPassword",
+        problems,
+        min_length=local.min_length,
+        max_length=local.max_length,
+    )
     if problems or current is None or new is None:
         raise ValidationFailed(problems)
     address = client_address(request, app.trusted_proxies)

@@ -13,7 +13,7 @@ from passgate.dev import seed
 from passgate.dev.slapd import Slapd, SlapdUnavailable
 from passgate.dev.tokens import DevIssuer
 
-ALICE = seed.User("alice", "64b7f0c2a1d3e4f5a6b7c8d1", "Alice-Passw0rd!", cn="Alice Doe")
+ALICE = seed.User("alice", "64b7f0c2a1d3e4f5a6b7c8d1", "Looking-Gl4ss!", cn="Alice Doe")
 BOB = seed.User("bob", "64b7f0c2a1d3e4f5a6b7c8d2", "Bob-Passw0rd!", cn="Bob Roe")
 CAROL = seed.User(
     "carol",
@@ -64,12 +64,16 @@ def print_guide(base: str, slapd: Slapd, issuer: DevIssuer) -> None:
             _curl(base, a, alice, ALICE.password, "{SSHA}abcdefghij"),
         ),
         (
+            "400 5024 containsUsername (a local rule: her name in the new password)",
+            _curl(base, a, alice, ALICE.password, "I-am-Alice-2024!"),
+        ),
+        (
             "200 success: alice changes her own password",
-            _curl(base, a, alice, ALICE.password, "Alice-N3w-Passw0rd!"),
+            _curl(base, a, alice, ALICE.password, "Wonder-L4nd-Passw0rd!"),
         ),
         (
             "400 5024 passwordInHistory (after the success above, set it back)",
-            _curl(base, a, alice, "Alice-N3w-Passw0rd!", ALICE.password),
+            _curl(base, a, alice, "Wonder-L4nd-Passw0rd!", ALICE.password),
         ),
         (
             "400 5026 account locked (carol)",
@@ -81,11 +85,11 @@ def print_guide(base: str, slapd: Slapd, issuer: DevIssuer) -> None:
         ),
         (
             "200 must change at next bind (dave, pwdReset) may change it",
-            _curl(base, DAVE.user_id, tok["dave"], DAVE.password, "Dave-N3w-Passw0rd!"),
+            _curl(base, DAVE.user_id, tok["dave"], DAVE.password, "Fresh-St4rt-Passw0rd!"),
         ),
         (
             "200 helpdesk (admin role) changes bob's password, old password still required",
-            _curl(base, BOB.user_id, helpdesk, BOB.password, "Bob-N3w-Passw0rd!"),
+            _curl(base, BOB.user_id, helpdesk, BOB.password, "Helpdesk-S3t-Passw0rd!"),
         ),
         (
             "403 4003 bob may not change alice's password",
@@ -140,6 +144,7 @@ def run_demo(host: str = "127.0.0.1", port: int = 8080) -> int:
             ldap_bind_dn=seed.SERVICE_DN,
             ldap_bind_credential=seed.SERVICE_PASSWORD,
             ldap_users_dn=seed.PEOPLE_DN,
+            ldap_default_policy_dn=seed.DEFAULT_POLICY_DN,
             auth_public_key_file=issuer.write_public_key(workdir / "issuer.pem"),
             auth_issuer=issuer.issuer,
         )

@@ -32,6 +32,7 @@ from passgate.errors import (
     PasswordPolicyRejected,
     UserNotFound,
 )
+from passgate.policy.model import DirectoryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,11 @@ class LdapDirectory:
         pool_size: int = 16,
         pool_max_idle: float = 60.0,
         dn_cache_ttl: float = 60.0,
+        default_policy_dn: str | None = None,
+        name_attributes: tuple[str, ...] = (),
     ) -> None:
+        self._default_policy_dn = default_policy_dn
+        self._name_attributes = name_attributes
         self._connector = connector
         self._mapper = mapper
         self._dialect = dialect
@@ -205,13 +210,44 @@ class LdapDirectory:
 
     # -- change ----------------------------------------------------------------
 
-    def change_password(self, dn: str, old_password: str, new_password: str) -> None:
+    def policy_for(self, dn: str | None) -> DirectoryPolicy | None:
+        """The directory's rules for this entry (or its default ones), as far as readable."""
+        self.discover()
+        try:
+            return self._dialect.read_policy(self, dn, self._default_policy_dn)
+        except PassgateError as exc:
+            log.info("password policy not read: %s", exc.log_message)
+            return None
+
+    def names_of(self, dn: str) -> list[str]:
+        """The entry's username (from its RDN when that is the username attribute) and
+        the values of the configured name attributes (cn, givenName, sn, mail ...)."""
+        names: list[str] = []
+        wanted = list(self._name_attributes)
+        username_attribute = self._mapper.username_attribute
+        rdn = ldap3.utils.dn.parse_dn(dn, escape=False)[0] if dn else None
+        if rdn is not None and rdn[0].lower() == username_attribute.lower():
+            names.append(rdn[1])
+        else:
+            wanted.append(username_attribute)
+        if wanted:
+            for values in (self.read(dn, wanted) or {}).values():
+                names.extend(values)
+        return names
+
+    def change_password(
+        self,
+        dn: str,
+        old_password: str,
+        new_password: str,
+        check_new: Callable[[], None] | None = None,
+    ) -> None:
         self.discover()
         for attempt in (1, 2):
             refusal: PassgateError | None = None
             with self.user_pool.connection() as (conn, reused):
                 try:
-                    self._change_on(conn, dn, old_password, new_password)
+                    self._change_on(conn, dn, old_password, new_password, check_new)
                     return
                 except _StaleConnection as stale:
                     # A pooled connection the server dropped fails at once: retry on a
@@ -229,7 +265,14 @@ class LdapDirectory:
                 raise refusal
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _change_on(self, conn: ldap3.Connection, dn: str, old: str, new: str) -> None:
+    def _change_on(
+        self,
+        conn: ldap3.Connection,
+        dn: str,
+        old: str,
+        new: str,
+        check_new: Callable[[], None] | None,
+    ) -> None:
         conn.user, conn.password = dn, bind_password(old)
         try:
             with translated_ldap_errors("bind as the user"):
@@ -238,10 +281,14 @@ class LdapDirectory:
             raise _StaleConnection(exc.timed_out) from None
         except MustSetAsService as why:
             log.info("%s: %s; only a privileged account can set it", dn, why)
+            if check_new is not None:
+                check_new()  # the old password is proven: passgate's own rules next
             self._set_as_service(dn, new)
             return
         if response and response.error == ppolicy.PolicyError.CHANGE_AFTER_RESET:
             log.info("%s must change its password (reset by an administrator)", dn)
+        if check_new is not None:
+            check_new()  # the old password is proven: passgate's own rules next
         try:
             self._dialect.set_password(conn, dn, old, new)
         except ldap_exc.LDAPCommunicationError as exc:

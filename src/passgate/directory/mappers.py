@@ -26,6 +26,9 @@ class UserQuery:
 
 
 class UserMapper(Protocol):
+    @property
+    def username_attribute(self) -> str: ...
+
     def query_for_user_id(self, user_id: str) -> UserQuery: ...
 
     def query_for_username(self, username: str) -> UserQuery: ...
@@ -68,6 +71,10 @@ class TemplateMapper:
 
     template: str
     by_username: SearchMapper
+
+    @property
+    def username_attribute(self) -> str:
+        return self.by_username.username_attribute
 
     def query_for_user_id(self, user_id: str) -> UserQuery:
         dn = self.template.replace("{userId}", escape_rdn(user_id))

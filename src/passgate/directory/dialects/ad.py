@@ -22,7 +22,13 @@ from typing import ClassVar
 
 import ldap3
 
-from passgate.directory.dialects.base import Dialect, MustSetAsService, RootDse, VendorDefaults
+from passgate.directory.dialects.base import (
+    Dialect,
+    MustSetAsService,
+    PolicyReader,
+    RootDse,
+    VendorDefaults,
+)
 from passgate.directory.ppolicy import PolicyResponse
 from passgate.errors import (
     AccountLocked,
@@ -34,6 +40,8 @@ from passgate.errors import (
     PasswordPolicyRejected,
     PolicyReason,
 )
+from passgate.policy.model import DirectoryPolicy
+from passgate.policy.read import AD_FIELDS, attributes_of, policy_from
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +136,12 @@ def check_ad_password_change(result: dict[str, object], *, same_as_old: bool) ->
     raise PassgateError(f"unexpected unicodePwd change result {code} {message[:160]}")
 
 
+def domain_of(dn: str) -> str | None:
+    """``CN=x,OU=y,DC=corp,DC=example`` -> ``DC=corp,DC=example``."""
+    parts = [p for p in ldap3.utils.dn.parse_dn(dn, escape=True) if p[0].lower() == "dc"]
+    return ",".join(f"DC={value}" for _, value, _ in parts) or None
+
+
 class ActiveDirectoryDialect(Dialect):
     defaults: ClassVar[VendorDefaults] = VendorDefaults(
         vendor="ad",
@@ -169,6 +183,22 @@ class ActiveDirectoryDialect(Dialect):
             },
         )
         check_ad_password_change(conn.result, same_as_old=old == new)
+
+    def read_policy(
+        self, reader: PolicyReader, dn: str | None, default_policy_dn: str | None
+    ) -> DirectoryPolicy | None:
+        """The domain's policy, on the domain object (the DC= tail of the user's DN).
+
+        Fine-grained policies (PSOs, ``msDS-ResultantPSO``) are not read.
+        """
+        domain = default_policy_dn or (domain_of(dn) if dn else None)
+        if not domain:
+            return None
+        values = reader.read(domain, attributes_of(AD_FIELDS))
+        if not values:
+            log.info("cannot read the domain password policy on %s", domain)
+            return None
+        return policy_from(domain, values, AD_FIELDS)
 
     def set_password_as_service(self, conn: ldap3.Connection, dn: str, new: str) -> None:
         conn.modify(

@@ -8,6 +8,7 @@ operation carrying the old password, read the ppolicy response control.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
@@ -17,6 +18,8 @@ import ldap3
 from passgate.directory import outcomes, ppolicy
 from passgate.directory.ppolicy import PolicyResponse
 from passgate.errors import PasswordPolicyRejected
+from passgate.policy.model import DirectoryPolicy
+from passgate.policy.read import OPENLDAP_FIELDS, attributes_of, first_values, policy_from
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +131,29 @@ class Dialect:
     ) -> PasswordPolicyRejected:
         """A chance to make a vague refusal exact from the effective policy; kept as is here."""
         return error
+
+    def read_policy(
+        self, reader: PolicyReader, dn: str | None, default_policy_dn: str | None
+    ) -> DirectoryPolicy | None:
+        """The ppolicy entry that applies: the entry's ``pwdPolicySubentry``, else the default.
+
+        OpenLDAP ignores ``pwdMinLength``/``pwdMaxLength`` when ``pwdCheckQuality``
+        is 0, so they are reported only when it is not.
+        """
+        policy_dn = default_policy_dn
+        if dn:
+            entry = first_values(reader.read(dn, ["pwdPolicySubentry"]) or {})
+            policy_dn = entry.get("pwdpolicysubentry") or default_policy_dn
+        if not policy_dn:
+            return None
+        entry_values = reader.read(policy_dn, attributes_of(OPENLDAP_FIELDS))
+        if not entry_values:
+            log.info("password policy %s could not be read by the service account", policy_dn)
+            return None
+        policy = policy_from(policy_dn, entry_values, OPENLDAP_FIELDS)
+        if not policy.quality_check:
+            policy = dataclasses.replace(policy, min_length=None, max_length=None)
+        return policy
 
     def set_password_as_service(self, conn: ldap3.Connection, dn: str, new: str) -> None:
         """Set a password as the service account; only dialects that need it implement it."""

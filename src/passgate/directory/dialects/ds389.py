@@ -15,6 +15,14 @@ from typing import ClassVar
 
 from passgate.directory.dialects.base import Dialect, PolicyReader, VendorDefaults
 from passgate.errors import PasswordPolicyRejected, PolicyReason
+from passgate.policy.model import DirectoryPolicy
+from passgate.policy.read import (
+    DS389_FIELDS,
+    DS389_SWITCHES,
+    attributes_of,
+    first_values,
+    policy_from,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,23 +42,32 @@ class Ds389Dialect(Dialect):
     ) -> PasswordPolicyRejected:
         if error.reason is not PolicyReason.QUALITY:
             return error
-        minimum = self._min_length(policy, dn)
-        if minimum is not None and len(new_password) < minimum:
+        found = self.read_policy(policy, dn, None)
+        if (
+            found is not None
+            and found.min_length is not None
+            and len(new_password) < found.min_length
+        ):
             return PasswordPolicyRejected(PolicyReason.TOO_SHORT, error.log_message)
         return error
 
-    def _min_length(self, policy: PolicyReader, dn: str) -> int | None:
-        """passwordMinLength of the user's own policy (pwdpolicysubentry), else cn=config's."""
-        entry = policy.read(dn, ["pwdpolicysubentry"]) or {}
-        candidates = [*entry.get("pwdpolicysubentry", []), GLOBAL_POLICY_DN]
+    def read_policy(
+        self, reader: PolicyReader, dn: str | None, default_policy_dn: str | None
+    ) -> DirectoryPolicy | None:
+        """The user's own policy (``pwdpolicysubentry``), else the global one in cn=config.
+
+        389 keeps switches beside the numbers: a history length counts only with
+        ``passwordHistory: on``, a minimum length only with ``passwordCheckSyntax: on``.
+        """
+        candidates = [default_policy_dn or GLOBAL_POLICY_DN]
+        if dn:
+            entry = first_values(reader.read(dn, ["pwdpolicysubentry"]) or {})
+            if entry.get("pwdpolicysubentry"):
+                candidates.insert(0, entry["pwdpolicysubentry"])
+        wanted = attributes_of(DS389_FIELDS, tuple(DS389_SWITCHES.values()))
         for candidate in candidates:
-            values = (policy.read(candidate, ["passwordMinLength"]) or {}).get(
-                "passwordMinLength", []
-            )
-            if values:
-                try:
-                    return int(values[0])
-                except ValueError:
-                    return None
-        log.info("cannot read passwordMinLength; grant the service account read on cn=config")
+            values = reader.read(candidate, wanted)
+            if values and any(k.lower().startswith("password") for k in values):
+                return policy_from(candidate, values, DS389_FIELDS, DS389_SWITCHES)
+        log.info("cannot read the password policy; grant the service account read on cn=config")
         return None

@@ -1,0 +1,101 @@
+"""Reading a directory's password policy entries into a :class:`DirectoryPolicy`.
+
+Each vendor keeps its rules in other attributes; the tables here say which,
+and the dialects say where the entry is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from passgate.policy.model import DirectoryPolicy
+
+
+def _int(value: str) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _on(value: str) -> bool:
+    return value.strip().lower() in ("on", "true", "1", "2")
+
+
+def _ad_interval(value: str) -> int | None:
+    """AD ages: negative 100-nanosecond intervals; the minimum int64 means 'never'."""
+    number = _int(value)
+    if number is None or number <= -(2**63) + 1 or number == 0:
+        return 0 if number == 0 else None
+    return abs(number) // 10_000_000
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # DirectoryPolicy field
+    attribute: str
+    parse: Callable[[str], object] = _int
+
+
+OPENLDAP_FIELDS = (
+    Field("min_length", "pwdMinLength"),
+    Field("max_length", "pwdMaxLength"),
+    Field("history", "pwdInHistory"),
+    Field("min_age_seconds", "pwdMinAge"),
+    Field("max_age_seconds", "pwdMaxAge"),
+    Field("quality_check", "pwdCheckQuality", lambda v: _int(v) not in (None, 0)),
+    Field("max_failures", "pwdMaxFailure"),
+)
+DS389_FIELDS = (
+    Field("min_length", "passwordMinLength"),
+    Field("history", "passwordInHistory"),
+    Field("min_age_seconds", "passwordMinAge"),
+    Field("max_age_seconds", "passwordMaxAge"),
+    Field("quality_check", "passwordCheckSyntax", _on),
+    Field("max_failures", "passwordMaxFailure"),
+)
+DS389_SWITCHES = {  # a value counts only when its switch is on
+    "history": "passwordHistory",
+    "max_age_seconds": "passwordExp",
+    "max_failures": "passwordLockout",
+    "min_length": "passwordCheckSyntax",
+}
+AD_FIELDS = (
+    Field("min_length", "minPwdLength"),
+    Field("history", "pwdHistoryLength"),
+    Field("min_age_seconds", "minPwdAge", _ad_interval),
+    Field("max_age_seconds", "maxPwdAge", _ad_interval),
+    Field("quality_check", "pwdProperties", lambda v: bool((_int(v) or 0) & 1)),
+    Field("max_failures", "lockoutThreshold"),
+)
+
+
+def attributes_of(fields: tuple[Field, ...], extra: tuple[str, ...] = ()) -> list[str]:
+    return [f.attribute for f in fields] + list(extra)
+
+
+def first_values(entry: dict[str, list[str]]) -> dict[str, str]:
+    """Attribute names folded to lower case (servers differ), first value each."""
+    return {k.lower(): v[0] for k, v in entry.items() if v}
+
+
+def policy_from(
+    source: str,
+    entry: dict[str, list[str]],
+    fields: tuple[Field, ...],
+    switches: dict[str, str] | None = None,
+) -> DirectoryPolicy:
+    values = first_values(entry)
+    found: dict[str, object] = {}
+    for f in fields:
+        raw = values.get(f.attribute.lower())
+        if raw is None:
+            continue
+        switch = (switches or {}).get(f.name, "").lower()
+        # A switch that is present and off voids the number; an absent one is unknown.
+        if switch and f.name != "quality_check" and not _on(values.get(switch, "on")):
+            found[f.name] = 0 if f.name != "min_length" else None
+            continue
+        found[f.name] = f.parse(raw)
+    return DirectoryPolicy(source=source, **found)  # type: ignore[arg-type]
