@@ -193,6 +193,7 @@ def ds389_target(server: Any) -> Target:
             "ldap_users_dn": server.people_dn,
             # The quality scenario is 389's own uid check; passgate's would answer first.
             "policy_contains_username": False,
+            "ldap_default_policy_dn": None,  # cn=config
         },
         add_user=add_user,
         can_bind=can_bind,
@@ -283,6 +284,7 @@ def samba_target(server: Any) -> Target:
             "ldap_bind_dn": server.service_dn,
             "ldap_bind_credential": server.service_password,
             "ldap_users_dn": server.users_dn,
+            "ldap_default_policy_dn": None,  # the domain object
         },
         add_user=add_user,
         can_bind=can_bind,

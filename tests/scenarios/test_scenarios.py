@@ -153,3 +153,28 @@ def test_scenario(
             assert not target.can_bind(user.dn, new), "nothing may have changed"
             if scenario not in ("locked", "expired", "must change"):
                 assert target.can_bind(user.dn, user.password), "the password must be unchanged"
+
+
+# What each directory's default policy is (tests/servers/*, passgate.dev.seed): the
+# policy endpoint must read these numbers from the server itself.
+POLICY = {"minLength": 10, "history": 3, "directoryQualityCheck": True}
+
+
+def test_policy_endpoint_reads_the_directory(
+    target: Target, make_client: Callable[..., TestClient], issuer: DevIssuer
+) -> None:
+    client = make_client(**target.settings)
+    user = target.add_user(OLD)
+    for path, token in [
+        ("/v1/password-policy", issuer.token(user.user_id, username=user.username)),
+        (
+            "/api/workspace/account/password-policy",
+            issuer.token(user.user_id, username=user.username),
+        ),
+    ]:
+        response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        data = body["data"] if "data" in body else body["Data"]
+        assert {k: data[k] for k in POLICY} == POLICY, (target.name, data)
+        assert data["directorySource"], data
