@@ -152,6 +152,15 @@ def run_workers(
     return Result(mode, concurrency, len(flat), elapsed, flat, sum(errors))
 
 
+FIRST_ERRORS: list[str] = []  # what went wrong, printed after the table (no passwords in it)
+
+
+def failed(what: str) -> bool:
+    if len(FIRST_ERRORS) < 5:
+        FIRST_ERRORS.append(what)
+    return False
+
+
 def raw_ldap3_worker(server: Slapd) -> Callable[[], Callable[[BenchUser], bool]]:
     def make() -> Callable[[BenchUser], bool]:
         host = ldap3.Server(server.host, port=server.port, get_info=ldap3.NONE)
@@ -172,12 +181,12 @@ def raw_ldap3_worker(server: Slapd) -> Callable[[], Callable[[BenchUser], bool]]
             old, new = user.flip()
             user_conn.user, user_conn.password = dn, old
             if not user_conn.bind(controls=[PPOLICY]):
-                return False
-            return bool(
-                user_conn.extend.standard.modify_password(
-                    old_password=old, new_password=new, controls=[PPOLICY]
-                )
-            )
+                return failed(f"raw bind: {user_conn.result}")
+            if not user_conn.extend.standard.modify_password(
+                old_password=old, new_password=new, controls=[PPOLICY]
+            ):
+                return failed(f"raw modify: {user_conn.result}")
+            return True
 
         return change
 
@@ -201,8 +210,10 @@ def passgate_worker(port: int) -> Callable[[], Callable[[BenchUser], bool]]:
                 },
             )
             response = conn.getresponse()
-            response.read()
-            return response.status == 200
+            text = response.read()
+            if response.status != 200:
+                return failed(f"passgate {response.status}: {text.decode(errors='replace')}")
+            return True
 
         return change
 
@@ -322,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(" ".join(f"ratio@{level}={ratios[level]:.2f}" for level in levels if level != 1))
     failures = sum(r.errors for r in results.values())
+    for what in FIRST_ERRORS:
+        print(f"error: {what}", file=sys.stderr)
     return 1 if failures else 0
 
 
