@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passgate import __version__
-from passgate.api import openapi, routes_policy, routes_v1, routes_workspace
-from passgate.api.deps import Components, LdapThreads
+from passgate.api import openapi, routes_ops, routes_policy, routes_v1, routes_workspace
+from passgate.api.deps import Components, LdapThreads, Readiness
 from passgate.api.error_table import INTERNAL, spec_for
+from passgate.api.observe import request_id_from
 from passgate.api.presenters import v1_error, workspace_error
 from passgate.auth.authenticator import authenticator_from_settings
 from passgate.auth.base import Authenticator
@@ -25,6 +26,7 @@ from passgate.directory.ldap_directory import LdapDirectory
 from passgate.directory.mappers import SearchMapper, TemplateMapper, UserMapper
 from passgate.errors import ConfigurationError, PassgateError
 from passgate.limiter import AttemptLimiter, Limits, store_from_url
+from passgate.observability import Auditor, Metrics
 from passgate.policy.local import ForbiddenPasswords, LocalRules
 from passgate.policy.model import LocalPolicy
 from passgate.service import PasswordService
@@ -109,6 +111,13 @@ class ResponseGuard:
             await self.app(scope, receive, send)
             return
         started = False
+        incoming = None
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        request_id = request_id_from(incoming)
+        scope.setdefault("state", {})["request_id"] = request_id
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
@@ -116,6 +125,7 @@ class ResponseGuard:
                 started = True
                 headers = list(message.get("headers", []))
                 headers.append((b"cache-control", b"no-store"))
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
                 message["headers"] = headers
             await send(message)
 
@@ -173,16 +183,27 @@ def create_app(
         version=__version__,
         description="Change a password in an LDAP directory, verified by a bind as the user.",
     )
+    the_directory = directory or directory_from_settings(settings)
+    service = PasswordService(the_directory, rules_from_settings(settings))
+    metrics = Metrics()
+    the_limiter = limiter or limiter_from_settings(settings)
+    the_limiter.on_trip = lambda scope: metrics.limiter_trips.labels(scope).inc()
+    if isinstance(the_directory, LdapDirectory):
+        the_directory.observe = metrics.observe_ldap
+        pools = {"service": the_directory.service_pool, "user": the_directory.user_pool}
+        metrics.watch_pools(lambda: pools)
     app.state.components = Components(
         settings=settings,
         authenticator=authenticator or authenticator_from_settings(settings),
-        service=PasswordService(
-            directory or directory_from_settings(settings), rules_from_settings(settings)
-        ),
+        service=service,
         ldap_threads=LdapThreads(settings.ldap_max_concurrency),
-        limiter=limiter or limiter_from_settings(settings),
+        limiter=the_limiter,
         trusted_proxies=settings.trusted_proxy_networks,
+        metrics=metrics,
+        auditor=Auditor(settings.audit_log),
+        readiness=Readiness(service.ping, settings.ready_cache_seconds),
     )
+    app.include_router(routes_ops.router)
     app.include_router(routes_v1.router)
     app.include_router(routes_workspace.router)
     app.include_router(routes_policy.router)

@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     policy_min_symbols: int = Field(default=0, ge=0, le=128)
     policy_forbidden_file: Path | None = None  # one password per line, case-insensitive
 
+    # -- operations ------------------------------------------------------------------
+    audit_log: str = "stdout"  # one JSON line per change attempt: stdout, off, or a file path
+    ready_cache_seconds: float = Field(default=5.0, ge=0, le=300)  # /readyz result reuse
+
     # -- attempt limiter ---------------------------------------------------------
     limiter_url: str = "memory://"  # or redis://host:port/db, rediss://..., unix://...
     limiter_user_failures: int = Field(default=3, ge=0, le=1000)  # per user per window; 0: off

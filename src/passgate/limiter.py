@@ -222,6 +222,7 @@ class AttemptLimiter:
         self._store = store
         self._limits = limits
         self.trips = 0
+        self.on_trip: Callable[[str], None] = lambda scope: None  # "user" or "address"
 
     @contextlib.contextmanager
     def attempt(self, user: str, address: str | None) -> Iterator[None]:
@@ -233,13 +234,13 @@ class AttemptLimiter:
         if limits.user_failures:
             wait = self._store.reserve(user_key, limits.user_failures, limits.window, token)
             if wait is not None:
-                self._trip(f"user {user}", wait)
+                self._trip("user", f"user {user}", wait)
         if address_key is not None:
             wait = self._store.reserve(address_key, limits.address_failures, limits.window, token)
             if wait is not None:
                 if limits.user_failures:
                     self._store.release(user_key, token)
-                self._trip(f"client address {address}", wait)
+                self._trip("address", f"client address {address}", wait)
         try:
             yield
         except IncorrectOldPassword:
@@ -264,7 +265,8 @@ class AttemptLimiter:
         if address_key is not None:
             self._store.release(address_key, token)
 
-    def _trip(self, what: str, wait: float) -> None:
+    def _trip(self, scope: str, what: str, wait: float) -> None:
         self.trips += 1
+        self.on_trip(scope)
         retry_after = max(1, math.ceil(wait))
         raise TooManyAttempts(retry_after, f"attempt limit reached for {what}")

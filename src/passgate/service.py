@@ -30,6 +30,10 @@ class PasswordService:
     def local_policy(self) -> LocalPolicy:
         return self._rules.policy
 
+    def ping(self) -> None:
+        """Raise unless the directory answers (readiness)."""
+        self._directory.ping()
+
     # -- the effective policy -----------------------------------------------------
 
     def policy_for_user_id(self, user_id: str) -> EffectivePolicy:

@@ -60,6 +60,10 @@ class FakeDirectory:
     def names_of(self, dn: str) -> list[str]:
         return ["alice", "Alice Liddell"]
 
+    def ping(self) -> None:
+        if self.fail_with:
+            raise self.fail_with
+
 
 class FixedAuthenticator:
     def needs_io(self, credentials: Credentials) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,8 +14,9 @@ from fastapi import Request
 
 from passgate.auth.base import Authenticator, Caller, Credentials
 from passgate.config import Network, Settings
-from passgate.errors import InvalidCredentials
+from passgate.errors import InvalidCredentials, PassgateError
 from passgate.limiter import AttemptLimiter
+from passgate.observability import Auditor, Metrics
 from passgate.service import PasswordService
 
 T = TypeVar("T")
@@ -30,6 +32,9 @@ class Components:
     ldap_threads: LdapThreads
     limiter: AttemptLimiter
     trusted_proxies: list[Network]
+    metrics: Metrics
+    auditor: Auditor
+    readiness: Readiness
 
 
 class LdapThreads:
@@ -47,6 +52,28 @@ class LdapThreads:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class Readiness:
+    """``/readyz``: the directory answered the service account, cached a few seconds."""
+
+    def __init__(self, check: Callable[[], None], cache_seconds: float) -> None:
+        self._check = check
+        self._cache_seconds = cache_seconds
+        self._checked_at = -1e9
+        self._ready = False
+        self._detail = ""
+
+    async def status(self, threads: LdapThreads) -> tuple[bool, str]:
+        now = time.monotonic()
+        if now - self._checked_at >= self._cache_seconds:
+            try:
+                await threads.run(self._check)
+                self._ready, self._detail = True, "directory reachable"
+            except PassgateError as exc:
+                self._ready, self._detail = False, type(exc).__name__
+            self._checked_at = time.monotonic()
+        return self._ready, self._detail
 
 
 def components_of(request: Request) -> Components:

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from passgate.api import openapi
-from passgate.api.deps import components_of, header_caller
+from passgate.api.deps import Components, components_of, header_caller
+from passgate.api.observe import observed
 from passgate.api.routes_v1 import authorize
 from passgate.api.routes_workspace import PREFIX, workspace_caller
 from passgate.auth.base import OBJECT_ID, CallerKind
@@ -24,6 +25,11 @@ router = APIRouter()
 async def password_policy(request: Request) -> JSONResponse:
     """The caller's own policy; an admin may ask for anyone's with ``?userId=``."""
     app = components_of(request)
+    async with observed(request, app, "v1_password_policy", audit=False):
+        return await _v1_policy(request, app)
+
+
+async def _v1_policy(request: Request, app: Components) -> JSONResponse:
     caller = await header_caller(request, app)
     user_id = request.query_params.get("userId")
     if user_id is not None:
@@ -43,6 +49,7 @@ async def password_policy(request: Request) -> JSONResponse:
 @router.get(PREFIX + "/account/password-policy", **openapi.policy_workspace_operation())
 async def workspace_password_policy(request: Request) -> JSONResponse:
     app = components_of(request)
-    caller = await workspace_caller(request, app)
-    policy = await app.ldap_threads.run(app.service.policy_for_caller, caller)
+    async with observed(request, app, "workspace_password_policy", audit=False):
+        caller = await workspace_caller(request, app)
+        policy = await app.ldap_threads.run(app.service.policy_for_caller, caller)
     return JSONResponse({"Data": policy.as_json(), "Errors": [], "Warnings": [], "Success": True})

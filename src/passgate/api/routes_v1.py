@@ -11,6 +11,7 @@ from passgate.api import openapi
 from passgate.api.body import read_fields
 from passgate.api.client_address import client_address
 from passgate.api.deps import components_of, header_caller
+from passgate.api.observe import observed
 from passgate.api.passwords import password_field
 from passgate.api.presenters import v1_success
 from passgate.auth.base import OBJECT_ID, Caller
@@ -34,21 +35,23 @@ async def change_password(
     # then the directory. (Plain calls, not dependencies: FastAPI's dependency
     # solving is a measurable share of a request that passgate keeps cheap.)
     app = components_of(request)
-    caller = await header_caller(request, app)
-    fields = await read_fields(request)
-    problems: list[FieldProblem] = []
-    if not OBJECT_ID.match(user_id):
-        problems.append(FieldProblem("userId", "must be 24 hexadecimal characters"))
-    old = password_field(fields.get("oldPassword"), "oldPassword", problems)
-    new = password_field(fields.get("newPassword"), "newPassword", problems)
-    if problems or old is None or new is None:
-        raise ValidationFailed(problems)
-    authorize(caller, user_id, app.settings.auth_admin_role)
-    address = client_address(request, app.trusted_proxies)
+    async with observed(request, app, "v1_change_password", audit=True) as attempt:
+        attempt.target = user_id if OBJECT_ID.match(user_id) else None
+        caller = attempt.caller = await header_caller(request, app)
+        fields = await read_fields(request)
+        problems: list[FieldProblem] = []
+        if not OBJECT_ID.match(user_id):
+            problems.append(FieldProblem("userId", "must be 24 hexadecimal characters"))
+        old = password_field(fields.get("oldPassword"), "oldPassword", problems)
+        new = password_field(fields.get("newPassword"), "newPassword", problems)
+        if problems or old is None or new is None:
+            raise ValidationFailed(problems)
+        authorize(caller, user_id, app.settings.auth_admin_role)
+        address = client_address(request, app.trusted_proxies)
 
-    def limited_change() -> None:
-        with app.limiter.attempt(user_id.lower(), address):
-            app.service.change_password(user_id, old, new)
+        def limited_change() -> None:
+            with app.limiter.attempt(user_id.lower(), address):
+                app.service.change_password(user_id, old, new)
 
-    await app.ldap_threads.run(limited_change)  # the limiter may talk to Redis: a thread too
-    return v1_success()
+        await app.ldap_threads.run(limited_change)  # the limiter may talk to Redis: a thread
+        return v1_success()

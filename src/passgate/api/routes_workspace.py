@@ -9,6 +9,7 @@ from passgate.api import openapi
 from passgate.api.body import read_fields
 from passgate.api.client_address import client_address
 from passgate.api.deps import Components, authenticate, components_of, credentials_from_headers
+from passgate.api.observe import observed
 from passgate.api.passwords import password_field
 from passgate.api.presenters import workspace_success
 from passgate.auth.base import Caller, CallerKind, Credentials
@@ -48,28 +49,30 @@ def limiter_key(caller: Caller) -> str:
 @router.post("/account/change-password", **openapi.workspace_operation())
 async def change_password(request: Request) -> JSONResponse:
     app = components_of(request)
-    caller = await workspace_caller(request, app)
-    raw = await read_fields(request)
-    fields = {str(k).lower(): v for k, v in raw.items()}  # property names are case-insensitive
-    problems: list[FieldProblem] = []
-    current = password_field(
-        fields.get("currentpassword"), "CurrentPassword", problems, min_length=1
-    )
-    local = app.service.local_policy  # its length bounds are known before any lookup
-    new = password_field(
-        fields.get("newpassword"),
-        "NewPassword",
-        problems,
-        min_length=local.min_length,
-        max_length=local.max_length,
-    )
-    if problems or current is None or new is None:
-        raise ValidationFailed(problems)
-    address = client_address(request, app.trusted_proxies)
+    async with observed(request, app, "workspace_change_password", audit=True) as attempt:
+        caller = attempt.caller = await workspace_caller(request, app)
+        attempt.target = caller.user_id or caller.username
+        raw = await read_fields(request)
+        fields = {str(k).lower(): v for k, v in raw.items()}  # names are case-insensitive
+        problems: list[FieldProblem] = []
+        current = password_field(
+            fields.get("currentpassword"), "CurrentPassword", problems, min_length=1
+        )
+        local = app.service.local_policy  # its length bounds are known before any lookup
+        new = password_field(
+            fields.get("newpassword"),
+            "NewPassword",
+            problems,
+            min_length=local.min_length,
+            max_length=local.max_length,
+        )
+        if problems or current is None or new is None:
+            raise ValidationFailed(problems)
+        address = client_address(request, app.trusted_proxies)
 
-    def limited_change() -> None:
-        with app.limiter.attempt(limiter_key(caller), address):
-            app.service.change_password_for_caller(caller, current, new)
+        def limited_change() -> None:
+            with app.limiter.attempt(limiter_key(caller), address):
+                app.service.change_password_for_caller(caller, current, new)
 
-    await app.ldap_threads.run(limited_change)
-    return workspace_success()
+        await app.ldap_threads.run(limited_change)
+        return workspace_success()

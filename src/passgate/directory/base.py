@@ -43,6 +43,10 @@ class Directory(Protocol):
         """The directory's password rules for this entry (``None``: its default ones)."""
         ...
 
+    def ping(self) -> None:
+        """Raise (DirectoryUnavailable, ...) unless the directory answers the service account."""
+        ...
+
     def names_of(self, dn: str) -> list[str]:
         """Names of the person (username, and configured attributes such as cn, mail)."""
         ...

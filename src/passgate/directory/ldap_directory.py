@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import ldap3
@@ -68,6 +69,8 @@ class LdapDirectory:
         default_policy_dn: str | None = None,
         name_attributes: tuple[str, ...] = (),
     ) -> None:
+        # Called with (operation, seconds) after each LDAP operation (metrics).
+        self.observe: Callable[[str, float], None] = lambda operation, seconds: None
         self._default_policy_dn = default_policy_dn
         self._name_attributes = name_attributes
         self._connector = connector
@@ -166,17 +169,37 @@ class LdapDirectory:
         self._dn_cache.put(query, dns[0])
         return dns[0]
 
+    @contextlib.contextmanager
+    def _timed(self, operation: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.observe(operation, time.perf_counter() - started)
+
+    def ping(self) -> None:
+        """Raise unless the directory answers the service account (readiness)."""
+
+        def root_dse(conn: ldap3.Connection) -> None:
+            with self._timed("ping"):
+                conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["1.1"])
+            if conn.result.get("result") != 0:
+                raise DirectoryUnavailable(f"RootDSE read: {conn.result.get('description')}")
+
+        self._as_service("readiness check", root_dse)
+
     def _search(
         self, conn: ldap3.Connection, query: UserQuery
     ) -> tuple[dict[str, object], list[str]]:
-        conn.search(
-            query.base,
-            query.filter,
-            search_scope=_SCOPES[query.scope],
-            attributes=[ldap3.NO_ATTRIBUTES],
-            size_limit=2,  # two are enough to know it is ambiguous
-            time_limit=self._time_limit,
-        )
+        with self._timed("search"):
+            conn.search(
+                query.base,
+                query.filter,
+                search_scope=_SCOPES[query.scope],
+                attributes=[ldap3.NO_ATTRIBUTES],
+                size_limit=2,  # two are enough to know it is ambiguous
+                time_limit=self._time_limit,
+            )
         dns = [r["dn"] for r in conn.response or [] if r.get("type") == "searchResEntry"]
         return dict(conn.result), dns
 
@@ -197,7 +220,8 @@ class LdapDirectory:
         """An entry's attributes as the service account, or None (the PolicyReader seam)."""
 
         def read_entry(conn: ldap3.Connection) -> dict[str, list[str]] | None:
-            found = conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes)
+            with self._timed("read"):
+                found = conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes)
             if not found or not conn.response:
                 return None
             raw = conn.response[0].get("attributes", {})
@@ -275,7 +299,7 @@ class LdapDirectory:
     ) -> None:
         conn.user, conn.password = dn, bind_password(old)
         try:
-            with translated_ldap_errors("bind as the user"):
+            with translated_ldap_errors("bind as the user"), self._timed("bind"):
                 response = self._dialect.verify_old_password(conn)
         except DirectoryUnavailable as exc:
             raise _StaleConnection(exc.timed_out) from None
@@ -290,7 +314,8 @@ class LdapDirectory:
         if check_new is not None:
             check_new()  # the old password is proven: passgate's own rules next
         try:
-            self._dialect.set_password(conn, dn, old, new)
+            with self._timed("password_modify"):
+                self._dialect.set_password(conn, dn, old, new)
         except ldap_exc.LDAPCommunicationError as exc:
             # The request may have reached the server: find out what it did.
             log.warning("connection lost during password modify for %s: %s", dn, exc)

@@ -1,0 +1,73 @@
+"""Per-request bookkeeping: the request id, the outcome metric, the audit line."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from passgate.api.client_address import client_address
+from passgate.api.deps import Components
+from passgate.api.error_table import spec_for
+from passgate.auth.base import Caller
+from passgate.errors import PassgateError, PasswordPolicyRejected
+from passgate.observability import AuditRecord, now_iso
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+
+
+def request_id_from(header: str | None) -> str:
+    """The caller's ``X-Request-ID`` when it is a sane token, else a new one."""
+    if header and REQUEST_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Attempt:
+    """Filled in by the route as it learns who asks for whom."""
+
+    caller: Caller | None = None
+    target: str | None = None
+
+
+@contextlib.asynccontextmanager
+async def observed(
+    request: Request, app: Components, endpoint: str, *, audit: bool
+) -> AsyncIterator[Attempt]:
+    started = time.perf_counter()
+    attempt = Attempt()
+    outcome, reason = 200, None
+    try:
+        yield attempt
+    except PassgateError as error:
+        outcome = spec_for(error).code
+        if isinstance(error, PasswordPolicyRejected):
+            reason = error.reason.value
+        raise
+    except Exception:
+        outcome = 5000
+        raise
+    finally:
+        app.metrics.requests.labels(endpoint, str(outcome)).inc()
+        if audit and app.auditor.enabled:
+            caller = attempt.caller
+            app.auditor.write(
+                AuditRecord(
+                    time=now_iso(),
+                    request_id=getattr(request.state, "request_id", "") or "",
+                    endpoint=endpoint,
+                    caller_kind=caller.kind.value if caller else None,
+                    caller=caller.name if caller else None,
+                    target_user_id=attempt.target,
+                    outcome=outcome,
+                    reason=reason,
+                    client_address=client_address(request, app.trusted_proxies),
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+            )

@@ -1,0 +1,33 @@
+"""Operators' endpoints: liveness, readiness, Prometheus metrics (not in the API schema)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from passgate.api.deps import components_of
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/healthz")
+async def healthz() -> JSONResponse:
+    """The process is alive and serving; says nothing of the directory."""
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """The directory answers the service account (checked at most every few seconds)."""
+    app = components_of(request)
+    ready, detail = await app.readiness.status(app.ldap_threads)
+    if ready:
+        return JSONResponse({"status": "ready", "detail": detail})
+    return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    registry = components_of(request).metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
