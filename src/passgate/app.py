@@ -23,7 +23,7 @@ from passgate.directory.base import Directory
 from passgate.directory.connection import Connector
 from passgate.directory.dialects import dialect_class
 from passgate.directory.ldap_directory import LdapDirectory
-from passgate.directory.mappers import SearchMapper, TemplateMapper, UserMapper
+from passgate.directory.mappers import mapper_from_settings
 from passgate.errors import ConfigurationError, PassgateError
 from passgate.limiter import AttemptLimiter, Limits, store_from_url
 from passgate.observability import Auditor, Metrics
@@ -32,19 +32,6 @@ from passgate.policy.model import LocalPolicy
 from passgate.service import PasswordService
 
 log = logging.getLogger("passgate")
-
-
-def mapper_from_settings(settings: Settings) -> UserMapper:
-    search = SearchMapper(
-        users_dn=settings.ldap_users_dn,
-        object_classes=settings.user_object_classes,
-        user_id_attribute=settings.ldap_user_id_attribute,
-        username_attribute=settings.ldap_username_attribute,
-        scope=settings.ldap_search_scope,
-    )
-    if settings.ldap_user_dn_template:
-        return TemplateMapper(settings.ldap_user_dn_template, search)
-    return search
 
 
 def limiter_from_settings(settings: Settings) -> AttemptLimiter:

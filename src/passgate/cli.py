@@ -1,4 +1,4 @@
-"""``passgate serve`` and ``passgate dev``."""
+"""``passgate serve | dev | check | config from-keycloak``."""
 
 from __future__ import annotations
 
@@ -47,6 +47,51 @@ def _dev(args: argparse.Namespace) -> int:
     return run_demo(host=args.host, port=args.port)
 
 
+def _check(args: argparse.Namespace) -> int:
+    import logging
+
+    from passgate.check import run_check
+    from passgate.config import load_settings
+
+    logging.basicConfig(level=logging.CRITICAL)  # the verdict lines say it all
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        print(f"[FAIL] settings: {exc}", file=sys.stdout)
+        print("passgate check: FAILED", file=sys.stdout)
+        return 2
+    return run_check(settings, sys.stdout)
+
+
+def _from_keycloak(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from passgate.keycloak import KeycloakImportError, from_realm_export
+
+    try:
+        data = json.loads(Path(args.export).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"passgate: cannot read {args.export}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        imported = from_realm_export(
+            data, provider=args.provider, include_secrets=args.include_secrets
+        )
+    except KeycloakImportError as exc:
+        print(f"passgate: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(imported.to_env())
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from passgate.api.openapi import schema_document
+
+    sys.stdout.write(schema_document())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="passgate", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -69,6 +114,29 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8080)
     dev.set_defaults(run=_dev)
+
+    check = commands.add_parser(
+        "check", help="try the configured settings against the directory and the token issuer"
+    )
+    check.set_defaults(run=_check)
+
+    config = commands.add_parser("config", help="configuration helpers")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    keycloak = config_commands.add_parser(
+        "from-keycloak",
+        help="print PASSGATE_* settings (.env) from a Keycloak realm export's LDAP federation",
+    )
+    keycloak.add_argument("export", help="realm export JSON (kc.sh export / Partial export)")
+    keycloak.add_argument("--provider", help="the LDAP provider's name, when there are several")
+    keycloak.add_argument(
+        "--include-secrets", action="store_true", help="also print bindCredential"
+    )
+    keycloak.set_defaults(run=_from_keycloak)
+
+    openapi = commands.add_parser(
+        "openapi", help="print the OpenAPI document (as in docs/openapi.json)"
+    )
+    openapi.set_defaults(run=_openapi)
 
     args = parser.parse_args(argv)
     result: int = args.run(args)

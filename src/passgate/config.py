@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     ldap_allow_insecure: bool = False
     ldap_search_scope: Literal["sub", "one"] = "sub"
     ldap_user_dn_template: str | None = None
+    # search, template, or a plugin's name (entry points, group passgate.mappers);
+    # unset: template when PASSGATE_LDAP_USER_DN_TEMPLATE is set, else search.
+    ldap_user_mapper: str | None = None
     ldap_connect_timeout: int = Field(default=5, ge=1, le=300)  # seconds
     ldap_operation_timeout: int = Field(default=10, ge=1, le=600)  # seconds
     ldap_max_concurrency: int = Field(default=32, ge=1, le=1024)

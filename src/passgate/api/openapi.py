@@ -411,3 +411,24 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def schema_document() -> str:
+    """The OpenAPI document as published in ``docs/openapi.json`` (no settings needed)."""
+    from passgate.api import routes_ops, routes_policy, routes_v1, routes_workspace
+
+    app = FastAPI(
+        title="passgate",
+        version=_version(),
+        description="Change a password in an LDAP directory, verified by a bind as the user.",
+    )
+    for module in (routes_ops, routes_v1, routes_workspace, routes_policy):
+        app.include_router(module.router)
+    install(app)
+    return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _version() -> str:
+    from passgate import __version__
+
+    return __version__

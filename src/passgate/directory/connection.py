@@ -54,6 +54,7 @@ class Connector:
     """Opens connections to the first configured server that answers, in order."""
 
     def __init__(self, settings: Settings) -> None:
+        self.last_failure: str | None = None  # why the last URL could not be used
         self._settings = settings
         self._tls = self._tls_config(settings)
         self._urls = settings.ldap_urls
@@ -115,7 +116,8 @@ class Connector:
                 ldap_exc.LDAPCertificateError,
                 OSError,
             ) as exc:
-                log.warning("%s", self._unusable(url, exc))
+                self.last_failure = self._unusable(url, exc)
+                log.warning("%s", self.last_failure)
                 last = exc
                 close_quietly(conn)
         raise DirectoryUnavailable(f"no directory server answered (last error: {last})")

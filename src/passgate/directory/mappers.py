@@ -7,11 +7,16 @@ for DNs) even though the API has validated it already.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from typing import Literal, Protocol
 
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import escape_rdn
+
+from passgate.config import Settings
+from passgate.errors import ConfigurationError
 
 Scope = Literal["base", "one", "sub"]
 
@@ -82,3 +87,52 @@ class TemplateMapper:
 
     def query_for_username(self, username: str) -> UserQuery:
         return self.by_username.query_for_username(username)
+
+
+# -- factories, registered as entry points (group ``passgate.mappers``) -----------------
+
+
+def search_mapper(settings: Settings) -> UserMapper:
+    """The default: search the users DN for the user-id attribute (contract section 5)."""
+    return SearchMapper(
+        users_dn=settings.ldap_users_dn,
+        object_classes=settings.user_object_classes,
+        user_id_attribute=settings.ldap_user_id_attribute,
+        username_attribute=settings.ldap_username_attribute,
+        scope=settings.ldap_search_scope,
+    )
+
+
+def template_mapper(settings: Settings) -> UserMapper:
+    """``PASSGATE_LDAP_USER_DN_TEMPLATE``: the DN made from the userId."""
+    if not settings.ldap_user_dn_template:
+        raise ConfigurationError(
+            "PASSGATE_LDAP_USER_MAPPER=template needs PASSGATE_LDAP_USER_DN_TEMPLATE"
+        )
+    by_username = search_mapper(settings)
+    assert isinstance(by_username, SearchMapper)
+    return TemplateMapper(settings.ldap_user_dn_template, by_username)
+
+
+MAPPER_GROUP = "passgate.mappers"
+
+
+def available_mappers() -> dict[str, Callable[[Settings], UserMapper]]:
+    """Mapper factories by name; built-in ones register like a plugin would."""
+    found: dict[str, Callable[[Settings], UserMapper]] = {}
+    for entry in entry_points(group=MAPPER_GROUP):
+        found[entry.name] = entry.load()
+    found.setdefault("search", search_mapper)  # a source tree that was never installed
+    found.setdefault("template", template_mapper)
+    return found
+
+
+def mapper_from_settings(settings: Settings) -> UserMapper:
+    name = settings.ldap_user_mapper or ("template" if settings.ldap_user_dn_template else "search")
+    mappers = available_mappers()
+    if name not in mappers:
+        raise ConfigurationError(
+            f"PASSGATE_LDAP_USER_MAPPER: unknown mapper {name!r}; known: "
+            + ", ".join(sorted(mappers))
+        )
+    return mappers[name](settings)

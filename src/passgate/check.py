@@ -1,0 +1,288 @@
+"""``passgate check``: the configured settings, tried against the real directory and issuer.
+
+One line per check with a verdict (OK, WARN, FAIL, SKIP) and, for anything
+but OK, what to change. Exit code 0 when nothing failed, 1 otherwise, 2 when
+the settings themselves do not load. Never prints a password.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TextIO
+from urllib.parse import urlsplit
+
+import ldap3
+
+from passgate.auth.api_keys import load_api_keys
+from passgate.auth.jwt import load_public_key
+from passgate.auth.keys import http_fetch, parse_jwks
+from passgate.config import Settings, env_name
+from passgate.directory.connection import Connector, close_quietly
+from passgate.directory.dialects import dialect_class
+from passgate.directory.dialects.base import PASSWORD_MODIFY_OID
+from passgate.errors import ConfigurationError, PassgateError
+
+PPOLICY_CONTROL = "1.3.6.1.4.1.42.2.27.8.5.1"
+POLICY_HINTS_CONTROLS = ("1.2.840.113556.1.4.2239", "1.2.840.113556.1.4.2066")
+AD_CAPABILITY = "1.2.840.113556.1.4.800"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # OK, WARN, FAIL, SKIP
+    check: str
+    detail: str = ""
+
+    def line(self) -> str:
+        return f"[{self.status:>4}] {self.check}" + (f": {self.detail}" if self.detail else "")
+
+
+def ok(check: str, detail: str = "") -> Verdict:
+    return Verdict("OK", check, detail)
+
+
+def warn(check: str, detail: str) -> Verdict:
+    return Verdict("WARN", check, detail)
+
+
+def fail(check: str, detail: str) -> Verdict:
+    return Verdict("FAIL", check, detail)
+
+
+def skip(check: str, detail: str) -> Verdict:
+    return Verdict("SKIP", check, detail)
+
+
+def _first(values: object) -> str:
+    if isinstance(values, list):
+        return str(values[0]) if values else ""
+    return str(values or "")
+
+
+def _all(values: object) -> set[str]:
+    if isinstance(values, list):
+        return {str(v) for v in values}
+    return {str(values)} if values else set()
+
+
+class Checker:
+    def __init__(self, settings: Settings, fetch: Callable[[str, float], bytes] = http_fetch):
+        self.settings = settings
+        self._fetch = fetch
+
+    def run(self) -> Iterator[Verdict]:
+        yield from self._urls()
+        conn = None
+        try:
+            conn = Connector(self.settings).service_connection()
+        except PassgateError as exc:
+            yield fail(
+                "service account bind",
+                f"{exc.log_message} (check {env_name('ldap_bind_dn')} and "
+                f"{env_name('ldap_bind_credential')})",
+            )
+        if conn is None:
+            yield skip("users DN, schema, RootDSE", "no service connection")
+        else:
+            yield ok("service account bind", self.settings.ldap_bind_dn)
+            try:
+                yield from self._directory(conn)
+            finally:
+                close_quietly(conn)
+        yield from self._issuer()
+
+    # -- connections -----------------------------------------------------------------
+
+    def _urls(self) -> Iterator[Verdict]:
+        s = self.settings
+        for url in s.ldap_urls:
+            one = s.model_copy(update={"ldap_connection_url": url})
+            connector = Connector(one)
+            try:
+                conn = connector.open()
+            except PassgateError:
+                yield fail(f"connect {url}", connector.last_failure or "no answer")
+                continue
+            secured = conn.server.ssl or (s.ldap_start_tls and conn.tls_started)
+            close_quietly(conn)
+            if secured:
+                cas = s.ldap_ca_file or "the system CAs"
+                yield ok(f"connect {url}", f"TLS verified against {cas}")
+            elif s.ldap_allow_insecure or _loopback(url):
+                yield warn(
+                    f"connect {url}",
+                    "cleartext: passwords cross the network unencrypted; use ldaps:// or "
+                    f"{env_name('ldap_start_tls')}=true",
+                )
+            else:
+                yield ok(f"connect {url}")
+
+    # -- the directory -----------------------------------------------------------------
+
+    def _directory(self, conn: ldap3.Connection) -> Iterator[Verdict]:
+        s = self.settings
+        found = conn.search(s.ldap_users_dn, "(objectClass=*)", ldap3.BASE, attributes=["1.1"])
+        if found:
+            yield ok("users DN exists", s.ldap_users_dn)
+        else:
+            yield fail(
+                "users DN exists",
+                f"{env_name('ldap_users_dn')}={s.ldap_users_dn}: "
+                f"{conn.result.get('description')} (is it spelled right, and may the service "
+                "account read it?)",
+            )
+        conn.search(
+            "",
+            "(objectClass=*)",
+            ldap3.BASE,
+            attributes=[
+                "vendorName",
+                "vendorVersion",
+                "supportedExtension",
+                "supportedControl",
+                "supportedCapabilities",
+                "subschemaSubentry",
+                "defaultNamingContext",
+            ],
+        )
+        root = conn.response[0]["attributes"] if conn.response else {}
+        yield from self._vendor(root)
+        yield from self._schema(conn, _first(root.get("subschemaSubentry")))
+
+    def _vendor(self, root: dict[str, object]) -> Iterator[Verdict]:
+        s = self.settings
+        vendor_name = _first(root.get("vendorName"))
+        capabilities = _all(root.get("supportedCapabilities"))
+        extensions = _all(root.get("supportedExtension"))
+        controls = _all(root.get("supportedControl"))
+        seen = vendor_name or ("Active Directory" if AD_CAPABILITY in capabilities else "unnamed")
+        version = _first(root.get("vendorVersion"))
+        dialect = dialect_class(s.ldap_vendor)
+        hint = dialect.defaults.vendor_name_hint
+        is_ad = AD_CAPABILITY in capabilities
+        if (s.ldap_vendor == "ad") != is_ad or (hint and hint not in vendor_name.lower()):
+            yield warn(
+                "RootDSE vendor",
+                f"{seen} {version}".strip() + f", but {env_name('ldap_vendor')}={s.ldap_vendor} "
+                f"({dialect.defaults.display_name})",
+            )
+        else:
+            yield ok("RootDSE vendor", f"{seen} {version}".strip())
+        if s.ldap_vendor == "ad":
+            if any(c in controls for c in POLICY_HINTS_CONTROLS):
+                yield ok("password-policy hints control", "advertised")
+            else:
+                yield warn(
+                    "password-policy hints control",
+                    "not advertised: users who must change or whose password expired get "
+                    "5025 (Samba 4.17 has none)",
+                )
+            return
+        if PASSWORD_MODIFY_OID in extensions:
+            yield ok("Password Modify extended operation", PASSWORD_MODIFY_OID)
+        else:
+            yield warn(
+                "Password Modify extended operation",
+                "not advertised: passgate falls back to a userPassword modify as the user",
+            )
+        if PPOLICY_CONTROL in controls:
+            yield ok("password-policy control", PPOLICY_CONTROL)
+        else:
+            yield warn(
+                "password-policy control",
+                "not advertised: locked, expired and policy refusals come without reasons "
+                "(OpenLDAP: load the ppolicy overlay)",
+            )
+
+    def _schema(self, conn: ldap3.Connection, subschema: str) -> Iterator[Verdict]:
+        s = self.settings
+        attribute = s.ldap_user_id_attribute
+        if not subschema:
+            yield skip(f"attribute {attribute} in the schema", "no subschemaSubentry in RootDSE")
+            return
+        conn.search(subschema, "(objectClass=*)", ldap3.BASE, attributes=["attributeTypes"])
+        types = (
+            _all(conn.response[0]["attributes"].get("attributeTypes")) if conn.response else set()
+        )
+        if not types:
+            yield skip(f"attribute {attribute} in the schema", "the schema is not readable")
+            return
+        wanted = attribute.lower()
+        known = any(f"'{wanted}'" in t.lower() for t in types)
+        if known:
+            yield ok(f"attribute {attribute} in the schema")
+        else:
+            yield fail(
+                f"attribute {attribute} in the schema",
+                f"unknown to the server: load ldap_schema/ (passgateUserId) or set "
+                f"{env_name('ldap_user_id_attribute')} to an attribute it has",
+            )
+            return
+        yield from self._index(conn, attribute)
+
+    def _index(self, conn: ldap3.Connection, attribute: str) -> Iterator[Verdict]:
+        """Only where the service account may read the server's configuration."""
+        conn.search("cn=config", "(olcDbIndex=*)", ldap3.SUBTREE, attributes=["olcDbIndex"])
+        indexes = [
+            i.lower()
+            for r in conn.response or []
+            if r.get("type") == "searchResEntry"
+            for i in _all(r["attributes"].get("olcDbIndex"))
+        ]
+        if not indexes:
+            yield skip(
+                f"index on {attribute}",
+                "not detectable (cn=config not readable); OpenLDAP wants "
+                f"'olcDbIndex: {attribute} eq', 389-DS an equality index",
+            )
+        elif any(attribute.lower() in i.split()[0].split(",") for i in indexes if i.split()):
+            yield ok(f"index on {attribute}")
+        else:
+            yield warn(f"index on {attribute}", f"none: add 'olcDbIndex: {attribute} eq'")
+
+    # -- the token issuer ------------------------------------------------------------------
+
+    def _issuer(self) -> Iterator[Verdict]:
+        s = self.settings
+        if s.auth_jwks_url:
+            try:
+                keys = parse_jwks(json.loads(self._fetch(s.auth_jwks_url, s.auth_jwks_timeout)))
+            except Exception as exc:  # network, JSON and JWKS errors alike
+                yield fail(
+                    "token issuer JWKS",
+                    f"{s.auth_jwks_url}: {type(exc).__name__}: {str(exc)[:200]}",
+                )
+            else:
+                if keys:
+                    yield ok(
+                        "token issuer JWKS", f"{len(keys)} signing key(s) at {s.auth_jwks_url}"
+                    )
+                else:
+                    yield fail("token issuer JWKS", f"{s.auth_jwks_url} holds no signing key")
+        elif s.auth_public_key_file is not None:
+            try:
+                load_public_key(s.auth_public_key_file)
+                yield ok("token issuer key", str(s.auth_public_key_file))
+            except ConfigurationError as exc:
+                yield fail("token issuer key", str(exc))
+        if s.api_keys_file is not None:
+            try:
+                yield ok("API keys", f"{len(load_api_keys(s.api_keys_file))} key(s)")
+            except ConfigurationError as exc:
+                yield fail("API keys", str(exc))
+
+
+def _loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def run_check(settings: Settings, out: TextIO, **kwargs: Callable[[str, float], bytes]) -> int:
+    failed = False
+    for verdict in Checker(settings, **kwargs).run():
+        print(verdict.line(), file=out, flush=True)
+        failed = failed or verdict.status == "FAIL"
+    print("passgate check: " + ("FAILED" if failed else "all good"), file=out)
+    return 1 if failed else 0
