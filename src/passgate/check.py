@@ -18,7 +18,7 @@ import ldap3
 from passgate.auth.api_keys import load_api_keys
 from passgate.auth.jwt import load_public_key
 from passgate.auth.keys import http_fetch, parse_jwks
-from passgate.config import Settings, env_name
+from passgate.config import Settings, env_name, is_loopback
 from passgate.directory.connection import Connector, close_quietly
 from passgate.directory.dialects import dialect_class
 from passgate.directory.dialects.base import PASSWORD_MODIFY_OID
@@ -110,7 +110,7 @@ class Checker:
             if secured:
                 cas = s.ldap_ca_file or "the system CAs"
                 yield ok(f"connect {url}", f"TLS verified against {cas}")
-            elif s.ldap_allow_insecure or _loopback(url):
+            elif s.ldap_allow_insecure or is_loopback(urlsplit(url).hostname):
                 yield warn(
                     f"connect {url}",
                     "cleartext: passwords cross the network unencrypted; use ldaps:// or "
@@ -272,11 +272,6 @@ class Checker:
                 yield ok("API keys", f"{len(load_api_keys(s.api_keys_file))} key(s)")
             except ConfigurationError as exc:
                 yield fail("API keys", str(exc))
-
-
-def _loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def run_check(settings: Settings, out: TextIO, **kwargs: Callable[[str, float], bytes]) -> int:

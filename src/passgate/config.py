@@ -46,7 +46,10 @@ def parse_networks(text: str) -> list[Network]:
     return networks
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str | None) -> bool:
+    """``localhost`` or a loopback address (IPv6 in brackets too)."""
+    if not host:
+        return False
     if host.lower() == "localhost":
         return True
     try:
@@ -239,7 +242,7 @@ class Settings(BaseSettings):
         if not (self.ldap_start_tls or self.ldap_allow_insecure):
             for url in self.ldap_urls:
                 parts = urlsplit(url)
-                if parts.scheme.lower() == "ldap" and not _is_loopback(parts.hostname or ""):
+                if parts.scheme.lower() == "ldap" and not is_loopback(parts.hostname or ""):
                     raise ValueError(
                         f"{env_name('ldap_connection_url')}: {url} would send passwords in "
                         f"cleartext; use ldaps://, set {env_name('ldap_start_tls')}=true, or "

@@ -15,12 +15,13 @@ mistaken for a password.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
+
+from passgate.config import is_loopback
 
 __all__ = ["ImportedSettings", "KeycloakImportError", "from_realm_export"]
 
@@ -600,7 +601,7 @@ class _Builder:
                     f"without encryption, and passgate refuses to start like this: use ldaps:// "
                     f"or set {START_TLS}=true"
                 )
-            elif remote := [u for u in cleartext if not _is_loopback(urlsplit(u).hostname)]:
+            elif remote := [u for u in cleartext if not is_loopback(urlsplit(u).hostname)]:
                 self.notes.append(
                     f"{CONNECTION_URL}: {' '.join(remote)} would send passwords in cleartext; "
                     f"passgate refuses to start like this: use ldaps://, set {START_TLS}=true, "
@@ -654,17 +655,6 @@ def _json_type(value: object) -> str:
     if isinstance(value, dict):
         return "object"
     return type(value).__name__
-
-
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _one_line(text: str) -> str:
