@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import traceback
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -157,6 +159,23 @@ def app_from_environment() -> FastAPI:
     return create_app(load_settings())
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Nothing to open at start (connections are made on first use); release at the end.
+
+    Everything released here is made again on next use, so an app that is
+    started twice (test clients do this) keeps working.
+    """
+    yield
+    parts: Components = app.state.components
+    parts.ldap_threads.shutdown()
+    parts.auditor.close()
+    directory = parts.service.directory
+    if isinstance(directory, LdapDirectory):
+        directory.service_pool.close()
+        directory.user_pool.close()
+
+
 def create_app(
     settings: Settings,
     *,
@@ -169,6 +188,7 @@ def create_app(
         title="passgate",
         version=__version__,
         description="Change a password in an LDAP directory, verified by a bind as the user.",
+        lifespan=_lifespan,
     )
     the_directory = directory or directory_from_settings(settings)
     service = PasswordService(the_directory, rules_from_settings(settings))

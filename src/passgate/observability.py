@@ -16,14 +16,17 @@ import datetime
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
 
 LDAP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -103,43 +106,45 @@ class AuditRecord:
     duration_ms: float
 
 
-class _Stdout(logging.Handler):
-    """Writes to whatever ``sys.stdout`` is at the time (not the one at start-up)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            sys.stdout.write(self.format(record) + "\n")
-            sys.stdout.flush()
-        except Exception:
-            self.handleError(record)
-
-
 class Auditor:
-    """Writes :class:`AuditRecord` lines; ``destination`` is ``stdout``, ``off`` or a path."""
+    """Writes :class:`AuditRecord` lines; ``destination`` is ``stdout``, ``off`` or a path.
+
+    Plain writes under a lock (no logging machinery: this runs on every change
+    request), flushed per line so a container's log collector sees each at once.
+    """
 
     def __init__(self, destination: str) -> None:
-        self.enabled = destination.lower() != "off"
-        self._log = logging.getLogger(f"passgate.audit.{id(self)}")
-        self._log.propagate = False
-        self._log.setLevel(logging.INFO)
-        handler: logging.Handler
-        if not self.enabled:
-            handler = logging.NullHandler()
-        elif destination.lower() == "stdout":
-            handler = _Stdout()
-        else:
-            handler = logging.FileHandler(Path(destination), encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        self._log.addHandler(handler)
-        self._handler = handler
+        where = destination.strip()
+        self.enabled = where.lower() != "off"
+        self._path = Path(where) if self.enabled and where.lower() != "stdout" else None
+        self._file: TextIO | None = None
+        self._lock = threading.Lock()
+        if self._path is not None:
+            self._file = self._open(self._path)  # at start-up, so a bad path fails early
+
+    @staticmethod
+    def _open(path: Path) -> TextIO:
+        return path.open("a", encoding="utf-8")  # closed by close()
 
     def write(self, record: AuditRecord) -> None:
-        if self.enabled:
-            self._log.info(json.dumps(asdict(record), ensure_ascii=False, separators=(",", ":")))
+        if not self.enabled:
+            return
+        line = json.dumps(vars(record), ensure_ascii=False, separators=(",", ":")) + "\n"
+        with self._lock:
+            try:
+                if self._path is not None and self._file is None:  # reopened after close()
+                    self._file = self._open(self._path)
+                stream = self._file or sys.stdout  # sys.stdout as it is now, not at start-up
+                stream.write(line)
+                stream.flush()
+            except (OSError, ValueError) as exc:
+                log.warning("audit line not written: %s", type(exc).__name__)
 
     def close(self) -> None:
-        self._log.removeHandler(self._handler)
-        self._handler.close()
+        with self._lock:
+            file, self._file = self._file, None
+        if file is not None:
+            file.close()
 
 
 def now_iso() -> str:

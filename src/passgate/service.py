@@ -27,6 +27,10 @@ class PasswordService:
         self._rules = rules or LocalRules(LocalPolicy())
 
     @property
+    def directory(self) -> Directory:
+        return self._directory
+
+    @property
     def local_policy(self) -> LocalPolicy:
         return self._rules.policy
 

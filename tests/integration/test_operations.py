@@ -152,3 +152,21 @@ def test_audit_to_stdout_by_default(
     ]
     assert out[-1]["target_user_id"] == user.user_id
     assert out[-1]["outcome"] == 200
+
+
+def test_shutdown_releases_and_a_restarted_app_still_works(
+    make_client: Client, directory: Directory, issuer: DevIssuer, tmp_path: Path
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    client = make_client(audit_log=str(path))
+    user = directory.add_user()
+    token = user_token(issuer, user.user_id)
+    parts = client.app.state.components  # type: ignore[attr-defined]
+    with client:  # runs the lifespan: start, then shutdown on exit
+        assert change(client, user.user_id, user.password, NEW, token=token).status_code == 200
+        assert parts.service.directory.user_pool.idle + parts.service.directory.service_pool.idle
+    assert parts.service.directory.user_pool.idle == 0  # pools closed at shutdown
+    assert parts.service.directory.service_pool.idle == 0
+    with client:  # started again: threads, pools and the audit file come back on use
+        assert change(client, user.user_id, NEW, "Third-Passw0rd!", token=token).status_code == 200
+    assert [line["outcome"] for line in audit_lines(path)] == [200, 200]

@@ -45,13 +45,18 @@ class LdapThreads:
     """
 
     def __init__(self, size: int) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="ldap")
+        self._size = size
+        self._executor: ThreadPoolExecutor | None = None
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:  # first use, or the app was started again after a shutdown
+            self._executor = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="ldap")
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 class Readiness:
