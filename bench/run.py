@@ -42,7 +42,8 @@ from pathlib import Path
 import ldap3
 
 from passgate.dev import seed
-from passgate.dev.slapd import Slapd, free_port
+from passgate.dev.process import free_port
+from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
 
 LAX_POLICY_DN = f"cn=lax,{seed.POLICIES_DN}"

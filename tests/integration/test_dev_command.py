@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from passgate.dev.slapd import free_port
+from passgate.dev.process import free_port
 from tests.conftest import start_slapd
 
 

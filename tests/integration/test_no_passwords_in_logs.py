@@ -13,7 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from passgate.dev import seed
-from passgate.dev.slapd import Slapd, free_port
+from passgate.dev.process import free_port
+from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory
 from tests.faultproxy import Cut, FaultProxy

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from passgate.dev import seed
-from passgate.dev.slapd import Slapd, free_port
+from passgate.dev.process import free_port
+from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory
 

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from passgate.dev.slapd import Slapd, free_port
+from passgate.dev.process import free_port
+from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory, start_slapd
 from tests.faultproxy import Cut, FaultProxy

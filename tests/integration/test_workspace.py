@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from passgate.dev import seed
-from passgate.dev.slapd import free_port
+from passgate.dev.process import free_port
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory
 

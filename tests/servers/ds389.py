@@ -49,19 +49,20 @@ import logging
 import os
 import pwd
 import re
-import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from typing import ClassVar, Self
 
 import ldap3
+
+from passgate.dev.process import LocalServer, find_program, find_upwards, free_port
+from tests.servers import random_password
 
 log = logging.getLogger(__name__)
 
@@ -126,52 +127,33 @@ class DS389Unavailable(RuntimeError):
 
 
 def _find(name: str) -> Path:
-    found = shutil.which(name)
-    if found:
-        return Path(found)
-    for d in SBIN_DIRS:
-        candidate = Path(d) / name
-        if candidate.exists():
-            return candidate
-    raise DS389Unavailable(f"{name} not found (install the Debian package 389-ds-base)")
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    return find_program(name, SBIN_DIRS, DS389Unavailable, "install the Debian package 389-ds-base")
 
 
 def project_schema_ldif() -> Path:
     """``ldap_schema/389ds/99passgate.ldif`` from the source tree."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "ldap_schema" / "389ds" / SCHEMA_FILE
-        if candidate.exists():
-            return candidate
-    raise DS389Unavailable(f"ldap_schema/389ds/{SCHEMA_FILE} not found")
+    found = find_upwards(Path(__file__), f"ldap_schema/389ds/{SCHEMA_FILE}")
+    if found is None:
+        raise DS389Unavailable(f"ldap_schema/389ds/{SCHEMA_FILE} not found")
+    return found
 
 
 def _gentime(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y%m%d%H%M%SZ")
 
 
-def _random_password() -> str:
-    # upper, lower, digit and special: satisfies passwordMinCategories whatever it is
-    return f"Pg-{secrets.token_hex(8)}-X9"
-
-
 @dataclass
-class DS389:
+class DS389(LocalServer):
     """One ns-slapd process with the passgate schema, people, a service account and policies."""
+
+    program: ClassVar[str] = "ns-slapd"
 
     suffix: str = "dc=example,dc=test"
     people_dn: str = "ou=people,dc=example,dc=test"
     service_dn: str = "uid=passgate,ou=services,dc=example,dc=test"
-    service_password: str = field(default_factory=_random_password, repr=False)
+    service_password: str = field(default_factory=random_password, repr=False)
     root_dn: str = "cn=Directory Manager"
-    root_password: str = field(default_factory=_random_password, repr=False)
+    root_password: str = field(default_factory=random_password, repr=False)
     port: int = 0
     tls_port: int = 0
     workdir: Path | None = None
@@ -217,7 +199,7 @@ class DS389:
 
     # -- life cycle -------------------------------------------------------
 
-    def start(self) -> DS389:
+    def start(self) -> Self:
         dscreate = _find("dscreate")
         self._ns_slapd = _find("ns-slapd")
         if not DEFAULTS_INF.exists():
@@ -333,53 +315,17 @@ sample_entries = no
 
     def _launch(self) -> None:
         assert self.workdir is not None
-        logfile = open(self.workdir / "ns-slapd.log", "ab")  # noqa: SIM115 - owned by the process
         # -d 0: stay in the foreground, so the process is ours to watch and to stop.
-        self.process = subprocess.Popen(
-            [
-                str(self._ns_slapd),
-                "-D",
-                str(self.config_dir),
-                "-i",
-                str(self.pid_file),
-                "-d",
-                "0",
-            ],
-            stdout=logfile,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        logfile.close()
-        self._wait_ready()
+        argv = [str(self._ns_slapd), "-D", str(self.config_dir), "-i", str(self.pid_file)]
+        argv += ["-d", "0"]
+        self._spawn(argv, self.workdir / "ns-slapd.log", ready_within=60.0, poll=0.1)
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        last: Exception | None = None
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                raise RuntimeError(f"ns-slapd exited at start-up:\n{self.log_tail()}")
-            try:
-                conn = self.admin_connection()
-                conn.unbind()
-                return
-            except ldap3.core.exceptions.LDAPException as exc:
-                last = exc
-                time.sleep(0.1)
-        raise RuntimeError(f"ns-slapd did not answer within {timeout}s: {last}\n{self.log_tail()}")
+    def answers(self) -> None:
+        self.admin_connection().unbind()
 
     def stop(self) -> None:
         """Stop ns-slapd and remove every file it had; safe to call twice."""
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.kill(self.process.pid, signal.SIGCONT)
-                self.process.terminate()
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-            except ProcessLookupError:
-                pass
-        self.process = None
+        self._end_process(timeout=30)
         if self.workdir is not None:
             self._stop_stray()
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -402,26 +348,6 @@ sample_entries = no
             time.sleep(0.1)
         if Path(f"/proc/{pid}").exists():
             os.kill(pid, signal.SIGKILL)
-
-    def pause(self) -> None:
-        """SIGSTOP: the server keeps its sockets open but stops answering."""
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGCONT)
-
-    def __enter__(self) -> DS389:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _semaphore(self) -> Path:
         return SHM / f"sem.slapd-{self.instance_name}.stats"
@@ -604,15 +530,8 @@ sample_entries = no
             _modify(conn, dn, {"pwdpolicysubentry": self.policy_dn("too-young")})
             _modify(conn, dn, {"passwordAllowChangeTime": _gentime(future)})
 
-    def log_tail(self, lines: int = 40) -> str:
-        if self.workdir is None:
-            return ""
-        out = []
-        for path in (self.workdir / "ns-slapd.log", self.error_log):
-            if path.exists():
-                text = path.read_text(errors="replace").splitlines()
-                out.append(f"--- {path.name}\n" + "\n".join(text[-lines:]))
-        return "\n".join(out)
+    def log_files(self) -> list[Path]:
+        return [] if self.workdir is None else [self.workdir / "ns-slapd.log", self.error_log]
 
 
 def _current_user() -> tuple[str, str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import redis
 
-from passgate.dev.slapd import free_port
+from passgate.dev.process import free_port
 
 
 class RedisUnavailable(RuntimeError):

@@ -85,11 +85,14 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from typing import ClassVar, Self
 
 import ldap3
 from ldap3.core.exceptions import LDAPBindError, LDAPException
 from ldap3.utils.dn import escape_rdn
+
+from passgate.dev.process import LocalServer, find_program
+from tests.servers import random_password
 
 log = logging.getLogger(__name__)
 
@@ -134,27 +137,18 @@ class SambaUnavailable(RuntimeError):
 
 
 def _find(name: str) -> Path:
-    found = shutil.which(name)
-    if found:
-        return Path(found)
-    for d in SBIN_DIRS:
-        candidate = Path(d) / name
-        if candidate.exists():
-            return candidate
-    raise SambaUnavailable(
-        f"{name} not found (install the Debian packages samba samba-ad-dc samba-ad-provision "
-        "samba-dsdb-modules samba-vfs-modules winbind)"
+    return find_program(
+        name,
+        SBIN_DIRS,
+        SambaUnavailable,
+        "install the Debian packages samba samba-ad-dc samba-ad-provision "
+        "samba-dsdb-modules samba-vfs-modules winbind",
     )
 
 
 def _samba_env() -> dict[str, str]:
     # samba-tool and Samba's bindings run with the system Python, not the test's virtualenv
     return {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
-
-
-def _random_password() -> str:
-    # upper, lower, digit and special, 21 characters: meets the complexity rules
-    return f"Pg-{secrets.token_hex(8)}-X9"
 
 
 def filetime(when: dt.datetime) -> int:
@@ -194,8 +188,10 @@ def _listening(ip: str, port: int) -> bool:
 
 
 @dataclass
-class SambaAD:
+class SambaAD(LocalServer):
     """One ``samba`` process (LDAP service only) serving the domain PASSGATE.TEST."""
+
+    program: ClassVar[str] = "samba"
 
     ip: str = "127.0.0.3"
     realm: str = "PASSGATE.TEST"
@@ -205,7 +201,7 @@ class SambaAD:
     host_name: str = "dc1"
     admin_password: str = field(default="Admin-Pass-123!", repr=False)
     service_name: str = "passgate-svc"
-    service_password: str = field(default_factory=_random_password, repr=False)
+    service_password: str = field(default_factory=random_password, repr=False)
     lockout_threshold: int = 5  # domain policy; lock_out() binds this many times
     workdir: Path | None = None
     process: subprocess.Popen[bytes] | None = None
@@ -256,7 +252,7 @@ class SambaAD:
 
     # -- life cycle -------------------------------------------------------
 
-    def start(self) -> SambaAD:
+    def start(self) -> Self:
         self._samba = _find("samba")
         self._samba_tool = _find("samba-tool")
         if not SCHEMA_DIR.is_dir():
@@ -355,31 +351,13 @@ class SambaAD:
 
     def _launch(self) -> None:
         w = self._dir
-        logfile = open(w / "log" / "samba.out", "ab")  # noqa: SIM115 - owned by the process
-        self.process = subprocess.Popen(
-            [str(self._samba), "-F", "-s", str(self.smb_conf), "-l", str(w / "log")],
-            stdin=subprocess.DEVNULL,
-            stdout=logfile,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: pause/resume/stop reach every worker
-        )
-        logfile.close()
-        self._wait_ready()
+        argv = [str(self._samba), "-F", "-s", str(self.smb_conf), "-l", str(w / "log")]
+        self._spawn(argv, w / "log" / "samba.out", ready_within=30.0, poll=0.1)
 
-    def _wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        last: Exception | None = None
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                raise RuntimeError(f"samba exited at start-up:\n{self.log_tail()}")
-            if self.ca_file.exists():
-                try:
-                    self.admin_connection().unbind()
-                    return
-                except LDAPException as exc:
-                    last = exc
-            time.sleep(0.1)
-        raise RuntimeError(f"samba did not answer within {timeout}s: {last}\n{self.log_tail()}")
+    def answers(self) -> None:
+        if not self.ca_file.exists():  # made at first start, before LDAPS listens
+            raise LDAPException("no TLS certificate yet")
+        self.admin_connection().unbind()
 
     def _configure(self) -> None:
         """The service account and its fine-grained password policy (never locked out)."""
@@ -422,15 +400,7 @@ class SambaAD:
         """Stop every samba process and remove every file; safe to call twice."""
         if self.process is not None:
             pgid = self.process.pid
-            if self.process.poll() is None:
-                self._signal_group(signal.SIGCONT)
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    log.warning("samba ignored SIGTERM for 15 s: SIGKILL")
-                    self.process.kill()
-                    self.process.wait(timeout=10)
+            self._end_process(timeout=15)
             # workers die with the root process; make sure no straggler keeps the ports
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
@@ -442,33 +412,9 @@ class SambaAD:
             else:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGKILL)
-            self.process = None
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
-
-    def _signal_group(self, sig: signal.Signals) -> None:
-        assert self.process is not None, "not started"
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, sig)
-
-    def pause(self) -> None:
-        """SIGSTOP every samba process: the sockets stay open but nothing answers."""
-        self._signal_group(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        self._signal_group(signal.SIGCONT)
-
-    def __enter__(self) -> SambaAD:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- connections --------------------------------------------------------
 
@@ -508,16 +454,10 @@ class SambaAD:
         """Bound as Administrator over LDAPS (for seeding and inspection only)."""
         return self.connection(self.admin_dn, self.admin_password)
 
-    def log_tail(self, lines: int = 40) -> str:
+    def log_files(self) -> list[Path]:
         if self.workdir is None:
-            return ""
-        out = []
-        for name in ("samba.out", "log.samba"):
-            path = self.workdir / "log" / name
-            if path.exists():
-                text = path.read_text(errors="replace").splitlines()
-                out.append(f"--- {name}\n" + "\n".join(text[-lines:]))
-        return "\n".join(out)
+            return []
+        return [self.workdir / "log" / name for name in ("samba.out", "log.samba")]
 
     # -- users and their states ---------------------------------------------
 
@@ -640,7 +580,7 @@ if __name__ == "__main__":
         workdir = ad.workdir
         assert workdir is not None
         uid = secrets.token_hex(12)
-        pw = _random_password()
+        pw = random_password()
         user_dn = ad.add_user("smoke.user", uid, pw)
         c = ad.connection(user_dn, pw)
         print("user bind:", c.result["description"])

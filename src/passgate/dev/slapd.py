@@ -12,18 +12,16 @@ demo and the tests run against the same configuration.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from typing import ClassVar, Self
 
 import ldap3
+
+from passgate.dev.process import LocalServer, find_program, find_upwards, free_port
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +34,10 @@ class SlapdUnavailable(RuntimeError):
     """slapd or its tools are not installed on this machine."""
 
 
-def _find(name: str, dirs: tuple[str, ...]) -> Path:
-    found = shutil.which(name)
-    if found:
-        return Path(found)
-    for d in dirs:
-        candidate = Path(d) / name
-        if candidate.exists():
-            return candidate
-    raise SlapdUnavailable(f"{name} not found (install the Debian packages slapd and ldap-utils)")
+def _find(name: str) -> Path:
+    return find_program(
+        name, SBIN_DIRS, SlapdUnavailable, "install the Debian packages slapd and ldap-utils"
+    )
 
 
 def _first_dir(dirs: tuple[str, ...], marker: str) -> Path:
@@ -54,30 +47,23 @@ def _first_dir(dirs: tuple[str, ...], marker: str) -> Path:
     raise SlapdUnavailable(f"{marker} not found in any of {', '.join(dirs)}")
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def project_schema_ldif() -> Path:
     """``ldap_schema/openldap/passgate.ldif``: from the source tree, else the installed copy."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "ldap_schema" / "openldap" / "passgate.ldif"
-        if candidate.exists():
-            return candidate
-    packaged = here.parent / "passgate.ldif"
+    here = Path(__file__)
+    in_tree = find_upwards(here, "ldap_schema/openldap/passgate.ldif")
+    if in_tree is not None:
+        return in_tree
+    packaged = here.resolve().parent / "passgate.ldif"
     if packaged.exists():
         return packaged
     raise SlapdUnavailable("ldap_schema/openldap/passgate.ldif not found")
 
 
 @dataclass
-class Slapd:
+class Slapd(LocalServer):
     """One slapd process with a mdb database, the ppolicy overlay and the passgate schema."""
+
+    program: ClassVar[str] = "slapd"
 
     suffix: str = "dc=example,dc=org"
     root_dn: str = "cn=admin,dc=example,dc=org"
@@ -106,9 +92,9 @@ class Slapd:
 
     # -- life cycle -------------------------------------------------------
 
-    def start(self) -> Slapd:
-        self._slapd = _find("slapd", SBIN_DIRS)
-        self._slapadd = _find("slapadd", SBIN_DIRS)
+    def start(self) -> Self:
+        self._slapd = _find("slapd")
+        self._slapadd = _find("slapadd")
         self._modules = _first_dir(MODULE_DIRS, "back_mdb.la")
         self._schema_dir = _first_dir(SYSTEM_SCHEMA_DIRS, "core.ldif")
         self.workdir = Path(tempfile.mkdtemp(prefix="passgate-slapd-"))
@@ -133,79 +119,26 @@ class Slapd:
         urls = self.url
         if self.tls_port:
             urls += f" ldaps://{self.host}:{self.tls_port}"
-        logfile = open(self.workdir / "slapd.log", "ab")  # noqa: SIM115 - owned by the process
-        self.process = subprocess.Popen(
-            [
-                str(self._slapd),
-                "-F",
-                str(self.workdir / "config"),
-                "-h",
-                urls,
-                "-d",
-                "stats" if self.debug else "0",
-            ],
-            stdout=logfile,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        logfile.close()
-        self._wait_ready()
+        argv = [str(self._slapd), "-F", str(self.workdir / "config"), "-h", urls]
+        argv += ["-d", "stats" if self.debug else "0"]
+        self._spawn(argv, self.workdir / "slapd.log", ready_within=15.0, poll=0.05)
 
-    def _wait_ready(self, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        last: Exception | None = None
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                raise RuntimeError(f"slapd exited at start-up:\n{self.log_tail()}")
-            try:
-                conn = self.admin_connection()
-                conn.unbind()
-                return
-            except ldap3.core.exceptions.LDAPException as exc:
-                last = exc
-                time.sleep(0.05)
-        raise RuntimeError(f"slapd did not answer within {timeout}s: {last}\n{self.log_tail()}")
+    def answers(self) -> None:
+        self.admin_connection().unbind()
+
+    def log_files(self) -> list[Path]:
+        return [] if self.workdir is None else [self.workdir / "slapd.log"]
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGCONT)
-                self.process.terminate()
-                self.process.wait(timeout=10)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.process = None
+        self._end_process(timeout=10)
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
     def restart(self) -> None:
         """Stop the process and start it again on the same port and data."""
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        self._end_process(timeout=10)
         self._launch()
-
-    def pause(self) -> None:
-        """SIGSTOP: the server keeps its sockets open but stops answering."""
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGCONT)
-
-    def __enter__(self) -> Slapd:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- helpers ------------------------------------------------------------
 
@@ -219,12 +152,6 @@ class Slapd:
             auto_bind=True,
             receive_timeout=5,
         )
-
-    def log_tail(self, lines: int = 40) -> str:
-        if self.workdir is None or not (self.workdir / "slapd.log").exists():
-            return ""
-        text = (self.workdir / "slapd.log").read_text(errors="replace").splitlines()
-        return "\n".join(text[-lines:])
 
     def _slapadd_ldif(self, args: list[str], ldif: str) -> None:
         assert self.workdir is not None
