@@ -30,7 +30,6 @@ import argparse
 import http.client
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,11 +37,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import ldap3
 
 from passgate.dev import seed
-from passgate.dev.process import free_port
+from passgate.dev.process import passgate_serve
 from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
 
@@ -228,49 +228,6 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_passgate(
-    server: Slapd, issuer: DevIssuer, workdir: Path, workers: int
-) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PASSGATE_LDAP_CONNECTION_URL": server.url,
-        "PASSGATE_LDAP_BIND_DN": seed.SERVICE_DN,
-        "PASSGATE_LDAP_BIND_CREDENTIAL": seed.SERVICE_PASSWORD,
-        "PASSGATE_LDAP_USERS_DN": seed.PEOPLE_DN,
-        "PASSGATE_AUTH_PUBLIC_KEY_FILE": str(issuer.write_public_key(workdir / "issuer.pem")),
-        "PASSGATE_AUTH_ISSUER": issuer.issuer,
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "passgate",
-            "serve",
-            "--port",
-            str(port),
-            "--log-level",
-            "WARNING",
-            "--no-access-log",
-        ],
-        env=env,
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=open(workdir / "passgate.log", "wb"),  # noqa: SIM115 - owned by the process
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            probe.request("GET", "/docs")
-            probe.getresponse().read()
-            return process, port
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((workdir / "passgate.log").read_text()) from None
-            time.sleep(0.1)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=2000)
@@ -286,30 +243,37 @@ def main(argv: list[str] | None = None) -> int:
     issuer = DevIssuer()
     for user in users:
         user.token = issuer.token(user.user_id, username="bench", lifetime=24 * 3600)
-    workdir = Path(tempfile.mkdtemp(prefix="passgate-bench-"))
+    print(f"slapd {server.url} with {len(users)} users ready in {time.perf_counter() - t0:.1f}s")
     results: dict[tuple[str, int], Result] = {}
+    serve_args = ["--log-level", "WARNING", "--no-access-log", "--workers", str(args.workers)]
     try:
-        print(
-            f"slapd {server.url} with {len(users)} users ready in {time.perf_counter() - t0:.1f}s"
-        )
-        process, port = start_passgate(server, issuer, workdir, args.workers)
-        modes = {"raw": raw_ldap3_worker(server), "passgate": passgate_worker(port)}
-        try:
-            for mode, worker in modes.items():
-                run_workers(mode, max(levels), WARMUP, users, worker)
-            rss_before = rss_mb(process.pid)
-            for level in levels:
-                # Interleaved rounds: a shared machine's drift hits both modes alike.
-                for _ in range(args.rounds):
-                    for mode, worker in modes.items():
-                        part = run_workers(mode, level, args.changes // args.rounds, users, worker)
-                        results[mode, level] = (
-                            results[mode, level].merge(part) if (mode, level) in results else part
-                        )
-            rss_after = rss_mb(process.pid)
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+        with tempfile.TemporaryDirectory(prefix="passgate-bench-") as tmp:
+            workdir = Path(tmp)
+            key_file = issuer.write_public_key(workdir / "issuer.pem")
+            settings = seed.passgate_settings(server.url, issuer.issuer, key_file)
+            served = passgate_serve(
+                serve_args, settings, workdir, workdir / "passgate.log", discard_stdout=True
+            )
+            with served as (process, base):
+                port = urlsplit(base).port
+                assert port is not None
+                modes = {"raw": raw_ldap3_worker(server), "passgate": passgate_worker(port)}
+                for mode, worker in modes.items():
+                    run_workers(mode, max(levels), WARMUP, users, worker)
+                rss_before = rss_mb(process.pid)
+                for level in levels:
+                    # Interleaved rounds: a shared machine's drift hits both modes alike.
+                    for _ in range(args.rounds):
+                        for mode, worker in modes.items():
+                            part = run_workers(
+                                mode, level, args.changes // args.rounds, users, worker
+                            )
+                            results[mode, level] = (
+                                results[mode, level].merge(part)
+                                if (mode, level) in results
+                                else part
+                            )
+                rss_after = rss_mb(process.pid)
     finally:
         server.stop()
 

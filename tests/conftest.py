@@ -127,20 +127,15 @@ SettingsFactory = Callable[..., Settings]
 @pytest.fixture
 def make_settings(slapd: Slapd, issuer: DevIssuer, public_key_file: Path) -> SettingsFactory:
     def build(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "_env_file": None,
-            "ldap_connection_url": slapd.url,
-            "ldap_bind_dn": seed.SERVICE_DN,
-            "ldap_bind_credential": seed.SERVICE_PASSWORD,
-            "ldap_users_dn": seed.PEOPLE_DN,
-            "auth_public_key_file": public_key_file,
-            "auth_issuer": issuer.issuer,
-            "ldap_connect_timeout": 2,
-            "ldap_operation_timeout": 3,
-            "ldap_default_policy_dn": seed.DEFAULT_POLICY_DN,
-        }
-        values.update(overrides)
-        return load_settings(**values)
+        return load_settings(
+            _env_file=None,
+            **{
+                **seed.passgate_settings(slapd.url, issuer.issuer, public_key_file),
+                "ldap_connect_timeout": 2,
+                "ldap_operation_timeout": 3,
+                **overrides,
+            },
+        )
 
     return build
 

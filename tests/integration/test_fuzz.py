@@ -34,13 +34,7 @@ def fuzz_target(
     slapd: Slapd, directory: Directory, issuer: DevIssuer, public_key_file: Path
 ) -> dict[str, object]:
     settings = load_settings(
-        _env_file=None,
-        ldap_connection_url=slapd.url,
-        ldap_bind_dn=seed.SERVICE_DN,
-        ldap_bind_credential=seed.SERVICE_PASSWORD,
-        ldap_users_dn=seed.PEOPLE_DN,
-        auth_public_key_file=public_key_file,
-        auth_issuer=issuer.issuer,
+        _env_file=None, **seed.passgate_settings(slapd.url, issuer.issuer, public_key_file)
     )
     user = directory.add_user()
     return {

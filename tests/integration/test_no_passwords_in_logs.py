@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -13,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from passgate.dev import seed
-from passgate.dev.process import free_port
+from passgate.dev.process import free_port, passgate_serve
 from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory
@@ -120,50 +116,13 @@ def test_logs_of_the_limiter_and_its_storage_going_away(
 def test_serve_process_output(
     slapd: Slapd, directory: Directory, issuer: DevIssuer, public_key_file: Path, tmp_path: Path
 ) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PASSGATE_LDAP_CONNECTION_URL": slapd.url,
-        "PASSGATE_LDAP_BIND_DN": seed.SERVICE_DN,
-        "PASSGATE_LDAP_BIND_CREDENTIAL": seed.SERVICE_PASSWORD,
-        "PASSGATE_LDAP_USERS_DN": seed.PEOPLE_DN,
-        "PASSGATE_AUTH_PUBLIC_KEY_FILE": str(public_key_file),
-        "PASSGATE_AUTH_ISSUER": issuer.issuer,
-    }
     log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "passgate",
-                "serve",
-                "--port",
-                str(port),
-                "--log-level",
-                "DEBUG",
-            ],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(base + "/docs", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "passgate serve did not start"
-                time.sleep(0.1)
-        with httpx.Client(base_url=base) as http:
-            exercise(http, directory, issuer)  # type: ignore[arg-type]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    settings = seed.passgate_settings(slapd.url, issuer.issuer, public_key_file)
+    with (
+        passgate_serve(["--log-level", "DEBUG"], settings, tmp_path, log_path) as (_, base),
+        httpx.Client(base_url=base) as http,
+    ):
+        exercise(http, directory, issuer)  # type: ignore[arg-type]
     output = log_path.read_text()
     assert "change-password" in output  # the access log did record the requests
     assert "access_token=[REDACTED]" in output

@@ -138,15 +138,9 @@ def run_demo(host: str = "127.0.0.1", port: int = 8080) -> int:
         except SlapdUnavailable as exc:
             print(f"passgate dev: {exc}", file=sys.stderr)
             return 2
+        key_file = issuer.write_public_key(workdir / "issuer.pem")
         settings = load_settings(
-            _env_file=None,
-            ldap_connection_url=slapd.url,
-            ldap_bind_dn=seed.SERVICE_DN,
-            ldap_bind_credential=seed.SERVICE_PASSWORD,
-            ldap_users_dn=seed.PEOPLE_DN,
-            ldap_default_policy_dn=seed.DEFAULT_POLICY_DN,
-            auth_public_key_file=issuer.write_public_key(workdir / "issuer.pem"),
-            auth_issuer=issuer.issuer,
+            _env_file=None, **seed.passgate_settings(slapd.url, issuer.issuer, key_file)
         )
         app = create_app(settings)
         # uvicorn re-raises SIGTERM after its graceful shutdown; make that an

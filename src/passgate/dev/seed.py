@@ -11,6 +11,8 @@ import base64
 import hashlib
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from ldap3.utils.dn import escape_rdn
 
@@ -24,6 +26,19 @@ SERVICE_POLICY_DN = f"cn=service,{POLICIES_DN}"
 EXPIRING_POLICY_DN = f"cn=expiring,{POLICIES_DN}"
 MIN_AGE_POLICY_DN = f"cn=min-age,{POLICIES_DN}"
 MAX_LENGTH_POLICY_DN = f"cn=max-length,{POLICIES_DN}"
+
+
+def passgate_settings(ldap_url: str, issuer: str, public_key_file: Path) -> dict[str, Any]:
+    """Settings (field name -> value) for passgate in front of a directory seeded from here."""
+    return {
+        "ldap_connection_url": ldap_url,
+        "ldap_bind_dn": SERVICE_DN,
+        "ldap_bind_credential": SERVICE_PASSWORD,
+        "ldap_users_dn": PEOPLE_DN,
+        "ldap_default_policy_dn": DEFAULT_POLICY_DN,
+        "auth_public_key_file": public_key_file,
+        "auth_issuer": issuer,
+    }
 
 
 def ssha(password: str) -> str:
