@@ -222,10 +222,13 @@ def passgate_worker(port: int) -> Callable[[], Callable[[BenchUser], bool]]:
 
 
 def rss_mb(pid: int) -> float:
+    """Resident memory of the process and its children (``--workers N`` forks N)."""
+    total = 0.0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+            total += int(line.split()[1]) / 1024
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return total + sum(rss_mb(int(child)) for child in children)
 
 
 def main(argv: list[str] | None = None) -> int:
