@@ -13,7 +13,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import ldap3
 import pytest
@@ -28,17 +28,22 @@ from tests.jwks_server import JwksServer
 from tests.servers.redis_server import RedisServer, RedisUnavailable
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+T = TypeVar("T")
 RELAX = "1.3.6.1.4.1.4203.666.5.12"  # OpenLDAP relax rules: lets the rootdn set pwdChangedTime
 
 
-def start_slapd(**kwargs: Any) -> Slapd:
-    server = Slapd(seed_ldif=seed.base_ldif(), **kwargs)
+def started(start: Callable[[], T], unavailable: type[Exception], what: str) -> T:
+    """A server the suite needs: missing, the test is skipped here and fails under CI."""
     try:
-        return server.start()
-    except SlapdUnavailable as exc:
+        return start()
+    except unavailable as exc:
         if IN_CI:
-            pytest.fail(f"slapd is required under CI: {exc}")
-        pytest.skip(f"slapd not installed: {exc}")
+            pytest.fail(f"{what} is required under CI: {exc}")
+        pytest.skip(f"{what} not available: {exc}")
+
+
+def start_slapd(**kwargs: Any) -> Slapd:
+    return started(Slapd(seed_ldif=seed.base_ldif(), **kwargs).start, SlapdUnavailable, "slapd")
 
 
 @pytest.fixture(scope="session")
@@ -170,12 +175,7 @@ def jwks(issuer: DevIssuer) -> Iterator[JwksServer]:
 
 
 def start_redis() -> RedisServer:
-    try:
-        return RedisServer().start()
-    except RedisUnavailable as exc:
-        if IN_CI:
-            pytest.fail(f"redis-server is required under CI: {exc}")
-        pytest.skip(str(exc))
+    return started(RedisServer().start, RedisUnavailable, "redis-server")
 
 
 @pytest.fixture(scope="session")

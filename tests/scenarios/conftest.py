@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from passgate.dev.slapd import Slapd
+from tests.conftest import started
 from tests.scenarios.targets import Target, ds389_target, openldap_target, samba_target
 
 MATRIX_ENV = "PASSGATE_MATRIX_JSON"
 TARGETS = ["openldap", "ds389", "samba"]
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 class Matrix:
@@ -40,20 +40,11 @@ def openldap(slapd: Slapd) -> Target:
     return openldap_target(slapd)
 
 
-def _started(server: Any, unavailable: type[Exception]) -> Any:
-    try:
-        return server.start()
-    except unavailable as exc:
-        if IN_CI:
-            pytest.fail(f"required under CI: {exc}")
-        pytest.skip(str(exc))
-
-
 @pytest.fixture(scope="session")
 def ds389() -> Iterator[Target]:
     from tests.servers.ds389 import DS389, DS389Unavailable
 
-    server = _started(DS389(), DS389Unavailable)
+    server = started(DS389().start, DS389Unavailable, "389-DS")
     yield ds389_target(server)
     server.stop()
 
@@ -62,7 +53,7 @@ def ds389() -> Iterator[Target]:
 def samba() -> Iterator[Target]:
     from tests.servers.samba_ad import SambaAD, SambaUnavailable
 
-    server = _started(SambaAD(), SambaUnavailable)
+    server = started(SambaAD().start, SambaUnavailable, "Samba AD")
     yield samba_target(server)
     server.stop()
 
