@@ -30,8 +30,9 @@ def request_id_from(header: str | None) -> str:
 
 @dataclass
 class Attempt:
-    """Filled in by the route as it learns who asks for whom."""
+    """The client's address (as the limiter counts it); the route fills in who asks for whom."""
 
+    address: str | None
     caller: Caller | None = None
     target: str | None = None
 
@@ -41,7 +42,7 @@ async def observed(
     request: Request, app: Components, endpoint: str, *, audit: bool
 ) -> AsyncIterator[Attempt]:
     started = time.perf_counter()
-    attempt = Attempt()
+    attempt = Attempt(client_address(request, app.trusted_proxies))
     outcome, reason = 200, None
     try:
         yield attempt
@@ -67,7 +68,7 @@ async def observed(
                     target_user_id=attempt.target,
                     outcome=outcome,
                     reason=reason,
-                    client_address=client_address(request, app.trusted_proxies),
+                    client_address=attempt.address,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
             )

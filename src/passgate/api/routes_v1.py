@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 
 from passgate.api import openapi
 from passgate.api.body import read_fields
-from passgate.api.client_address import client_address
 from passgate.api.deps import components_of, header_caller
 from passgate.api.observe import observed
 from passgate.api.passwords import password_field
@@ -47,10 +46,9 @@ async def change_password(
         if problems or old is None or new is None:
             raise ValidationFailed(problems)
         authorize(caller, user_id, app.settings.auth_admin_role)
-        address = client_address(request, app.trusted_proxies)
 
         def limited_change() -> None:
-            with app.limiter.attempt(user_id.lower(), address):
+            with app.limiter.attempt(user_id.lower(), attempt.address):
                 app.service.change_password(user_id, old, new)
 
         await app.ldap_threads.run(limited_change)  # the limiter may talk to Redis: a thread

@@ -7,7 +7,6 @@ from fastapi.responses import JSONResponse
 
 from passgate.api import openapi
 from passgate.api.body import read_fields
-from passgate.api.client_address import client_address
 from passgate.api.deps import Components, authenticate, components_of, credentials_from_headers
 from passgate.api.observe import observed
 from passgate.api.passwords import password_field
@@ -68,10 +67,9 @@ async def change_password(request: Request) -> JSONResponse:
         )
         if problems or current is None or new is None:
             raise ValidationFailed(problems)
-        address = client_address(request, app.trusted_proxies)
 
         def limited_change() -> None:
-            with app.limiter.attempt(limiter_key(caller), address):
+            with app.limiter.attempt(limiter_key(caller), attempt.address):
                 app.service.change_password_for_caller(caller, current, new)
 
         await app.ldap_threads.run(limited_change)
