@@ -19,14 +19,17 @@ from passgate.auth.api_keys import load_api_keys
 from passgate.auth.jwt import load_public_key
 from passgate.auth.keys import http_fetch, parse_jwks
 from passgate.config import Settings, env_name, is_loopback
+from passgate.directory import ppolicy
 from passgate.directory.connection import Connector, close_quietly
 from passgate.directory.dialects import dialect_class
-from passgate.directory.dialects.base import PASSWORD_MODIFY_OID
+from passgate.directory.dialects.ad import POLICY_HINTS_OID
+from passgate.directory.dialects.base import (
+    PASSWORD_MODIFY_OID,
+    RootDse,
+    all_values,
+    first_value,
+)
 from passgate.errors import ConfigurationError, PassgateError
-
-PPOLICY_CONTROL = "1.3.6.1.4.1.42.2.27.8.5.1"
-POLICY_HINTS_CONTROLS = ("1.2.840.113556.1.4.2239", "1.2.840.113556.1.4.2066")
-AD_CAPABILITY = "1.2.840.113556.1.4.800"
 
 
 @dataclass(frozen=True)
@@ -53,18 +56,6 @@ def fail(check: str, detail: str) -> Verdict:
 
 def skip(check: str, detail: str) -> Verdict:
     return Verdict("SKIP", check, detail)
-
-
-def _first(values: object) -> str:
-    if isinstance(values, list):
-        return str(values[0]) if values else ""
-    return str(values or "")
-
-
-def _all(values: object) -> set[str]:
-    if isinstance(values, list):
-        return {str(v) for v in values}
-    return {str(values)} if values else set()
 
 
 class Checker:
@@ -137,32 +128,22 @@ class Checker:
             "",
             "(objectClass=*)",
             ldap3.BASE,
-            attributes=[
-                "vendorName",
-                "vendorVersion",
-                "supportedExtension",
-                "supportedControl",
-                "supportedCapabilities",
-                "subschemaSubentry",
-                "defaultNamingContext",
-            ],
+            attributes=[*RootDse.ATTRIBUTES, "subschemaSubentry"],
         )
         root = conn.response[0]["attributes"] if conn.response else {}
-        yield from self._vendor(root)
-        yield from self._schema(conn, _first(root.get("subschemaSubentry")))
+        yield from self._vendor(RootDse.from_entry(root))
+        yield from self._schema(conn, first_value(root.get("subschemaSubentry")))
 
-    def _vendor(self, root: dict[str, object]) -> Iterator[Verdict]:
+    def _vendor(self, root: RootDse) -> Iterator[Verdict]:
         s = self.settings
-        vendor_name = _first(root.get("vendorName"))
-        capabilities = _all(root.get("supportedCapabilities"))
-        extensions = _all(root.get("supportedExtension"))
-        controls = _all(root.get("supportedControl"))
-        seen = vendor_name or ("Active Directory" if AD_CAPABILITY in capabilities else "unnamed")
-        version = _first(root.get("vendorVersion"))
+        vendor_name = root.vendor_name
+        seen = vendor_name or ("Active Directory" if root.is_active_directory else "unnamed")
+        version = root.vendor_version
         dialect = dialect_class(s.ldap_vendor)
         hint = dialect.defaults.vendor_name_hint
-        is_ad = AD_CAPABILITY in capabilities
-        if (s.ldap_vendor == "ad") != is_ad or (hint and hint not in vendor_name.lower()):
+        if (s.ldap_vendor == "ad") != root.is_active_directory or (
+            hint and hint not in vendor_name.lower()
+        ):
             yield warn(
                 "RootDSE vendor",
                 f"{seen} {version}".strip() + f", but {env_name('ldap_vendor')}={s.ldap_vendor} "
@@ -171,8 +152,9 @@ class Checker:
         else:
             yield ok("RootDSE vendor", f"{seen} {version}".strip())
         if s.ldap_vendor == "ad":
-            if any(c in controls for c in POLICY_HINTS_CONTROLS):
-                yield ok("password-policy hints control", "advertised")
+            # The one the AD dialect sends (not the older ...2066, which it never uses).
+            if POLICY_HINTS_OID in root.controls:
+                yield ok("password-policy hints control", POLICY_HINTS_OID)
             else:
                 yield warn(
                     "password-policy hints control",
@@ -180,15 +162,15 @@ class Checker:
                     "5025 (Samba 4.17 has none)",
                 )
             return
-        if PASSWORD_MODIFY_OID in extensions:
+        if PASSWORD_MODIFY_OID in root.extensions:
             yield ok("Password Modify extended operation", PASSWORD_MODIFY_OID)
         else:
             yield warn(
                 "Password Modify extended operation",
                 "not advertised: passgate falls back to a userPassword modify as the user",
             )
-        if PPOLICY_CONTROL in controls:
-            yield ok("password-policy control", PPOLICY_CONTROL)
+        if ppolicy.OID in root.controls:
+            yield ok("password-policy control", ppolicy.OID)
         else:
             yield warn(
                 "password-policy control",
@@ -204,7 +186,9 @@ class Checker:
             return
         conn.search(subschema, "(objectClass=*)", ldap3.BASE, attributes=["attributeTypes"])
         types = (
-            _all(conn.response[0]["attributes"].get("attributeTypes")) if conn.response else set()
+            set(all_values(conn.response[0]["attributes"].get("attributeTypes")))
+            if conn.response
+            else set()
         )
         if not types:
             yield skip(f"attribute {attribute} in the schema", "the schema is not readable")
@@ -229,7 +213,7 @@ class Checker:
             i.lower()
             for r in conn.response or []
             if r.get("type") == "searchResEntry"
-            for i in _all(r["attributes"].get("olcDbIndex"))
+            for i in all_values(r["attributes"].get("olcDbIndex"))
         ]
         if not indexes:
             yield skip(

@@ -19,7 +19,7 @@ from passgate.directory.connection import (
     close_quietly,
     translated_ldap_errors,
 )
-from passgate.directory.dialects.base import Dialect, MustSetAsService, RootDse
+from passgate.directory.dialects.base import Dialect, MustSetAsService, RootDse, all_values
 from passgate.directory.mappers import UserMapper, UserQuery
 from passgate.directory.pool import ConnectionPool
 from passgate.errors import (
@@ -44,13 +44,6 @@ MAX_CACHED_DNS = 100_000
 ANSWERS = (IncorrectOldPassword, PasswordPolicyRejected, AccountLocked, PasswordExpired)
 NO_SUCH_OBJECT = 32
 SIZE_LIMIT_EXCEEDED = 4
-ROOT_DSE_ATTRIBUTES = [
-    "vendorName",
-    "vendorVersion",
-    "supportedExtension",
-    "supportedControl",
-    "supportedCapabilities",
-]
 
 
 class LdapDirectory:
@@ -112,7 +105,8 @@ class LdapDirectory:
                 return None
             try:
                 with translated_ldap_errors("RootDSE"):
-                    conn.search("", "(objectClass=*)", ldap3.BASE, attributes=ROOT_DSE_ATTRIBUTES)
+                    attributes = list(RootDse.ATTRIBUTES)
+                    conn.search("", "(objectClass=*)", ldap3.BASE, attributes=attributes)
                 entry = conn.response[0]["attributes"] if conn.response else {}
             except DirectoryUnavailable:
                 raise
@@ -121,13 +115,7 @@ class LdapDirectory:
                 return None
             finally:
                 close_quietly(conn)
-            self.root_dse = RootDse(
-                vendor_name=_first(entry.get("vendorName")),
-                vendor_version=_first(entry.get("vendorVersion")),
-                extensions=frozenset(_all(entry.get("supportedExtension"))),
-                controls=frozenset(_all(entry.get("supportedControl"))),
-                capabilities=frozenset(_all(entry.get("supportedCapabilities"))),
-            )
+            self.root_dse = RootDse.from_entry(entry)
             log.info(
                 "directory: %s %s (dialect %s)",
                 self.root_dse.vendor_name or "(no vendorName)",
@@ -225,7 +213,7 @@ class LdapDirectory:
             if not found or not conn.response:
                 return None
             raw = conn.response[0].get("attributes", {})
-            return {k: [str(v) for v in _all(vals)] for k, vals in raw.items()}
+            return {k: all_values(vals) for k, vals in raw.items()}
 
         try:
             return self._as_service("read", read_entry)
@@ -357,19 +345,6 @@ class LdapDirectory:
             return False
         finally:
             close_quietly(conn)
-
-
-def _all(value: object) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
-def _first(value: object) -> str:
-    values = _all(value)
-    return values[0] if values else ""
 
 
 class _StaleConnection(Exception):

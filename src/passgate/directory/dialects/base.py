@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -24,6 +25,7 @@ from passgate.policy.read import OPENLDAP_FIELDS, attributes_of, first_values, p
 log = logging.getLogger(__name__)
 
 PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"
+AD_CAPABILITY = "1.2.840.113556.1.4.800"  # LDAP_CAP_ACTIVE_DIRECTORY_OID
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,20 @@ class PolicyReader(Protocol):
         ...
 
 
+def all_values(value: object) -> list[str]:
+    """An attribute as ldap3 returns it (one value, a list, or nothing) as strings."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def first_value(value: object) -> str:
+    values = all_values(value)
+    return values[0] if values else ""
+
+
 @dataclass(frozen=True)
 class RootDse:
     vendor_name: str = ""
@@ -64,6 +80,29 @@ class RootDse:
     extensions: frozenset[str] = frozenset()
     controls: frozenset[str] = frozenset()
     capabilities: frozenset[str] = frozenset()
+
+    #: What :meth:`from_entry` reads.
+    ATTRIBUTES: ClassVar[tuple[str, ...]] = (
+        "vendorName",
+        "vendorVersion",
+        "supportedExtension",
+        "supportedControl",
+        "supportedCapabilities",
+    )
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, object]) -> RootDse:
+        return cls(
+            vendor_name=first_value(entry.get("vendorName")),
+            vendor_version=first_value(entry.get("vendorVersion")),
+            extensions=frozenset(all_values(entry.get("supportedExtension"))),
+            controls=frozenset(all_values(entry.get("supportedControl"))),
+            capabilities=frozenset(all_values(entry.get("supportedCapabilities"))),
+        )
+
+    @property
+    def is_active_directory(self) -> bool:
+        return AD_CAPABILITY in self.capabilities
 
 
 class Dialect:
