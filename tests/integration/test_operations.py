@@ -170,3 +170,19 @@ def test_shutdown_releases_and_a_restarted_app_still_works(
     with client:  # started again: threads, pools and the audit file come back on use
         assert change(client, user.user_id, NEW, "Third-Passw0rd!", token=token).status_code == 200
     assert [line["outcome"] for line in audit_lines(path)] == [200, 200]
+
+
+def test_an_audit_line_that_cannot_be_written_is_said_and_the_change_stands(
+    make_client: Client,
+    directory: Directory,
+    issuer: DevIssuer,
+    all_logs: pytest.LogCaptureFixture,
+) -> None:
+    client = make_client(audit_log="/dev/full")  # opens fine; every write fails with ENOSPC
+    user = directory.add_user()
+    token = user_token(issuer, user.user_id)
+    assert change(client, user.user_id, user.password, NEW, token=token).status_code == 200
+    assert directory.can_bind(user.dn, NEW)
+    assert "audit line not written: OSError" in all_logs.text
+    for secret in (user.password, NEW, token):
+        assert secret not in all_logs.text

@@ -57,3 +57,16 @@ def test_bad_configuration_stops_serve_with_the_variable_named(tmp_path: Path) -
     )
     assert result.returncode == 2
     assert "PASSGATE_LDAP_BIND_DN" in result.stderr
+
+
+def test_passgate_serve_that_cannot_start_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [k for k in os.environ if k.startswith("PASSGATE_")]:
+        monkeypatch.delenv(name)
+    settings = {"ldap_connection_url": "ldap://ldap.example.org"}
+    with (
+        pytest.raises(RuntimeError, match=r"(?s)did not start.*PASSGATE_LDAP_BIND_DN"),
+        passgate_serve([], settings, tmp_path, tmp_path / "serve.log"),
+    ):
+        pass
