@@ -15,20 +15,13 @@ from urllib.parse import urlsplit
 
 import ldap3
 
+from passgate import vendors
 from passgate.auth.api_keys import load_api_keys
 from passgate.auth.jwt import load_public_key
 from passgate.auth.keys import http_fetch, parse_jwks
 from passgate.config import Settings, env_name, is_loopback
-from passgate.directory import ppolicy
 from passgate.directory.connection import Connector, close_quietly
-from passgate.directory.dialects import dialect_class
-from passgate.directory.dialects.ad import POLICY_HINTS_OID
-from passgate.directory.dialects.base import (
-    PASSWORD_MODIFY_OID,
-    RootDse,
-    all_values,
-    first_value,
-)
+from passgate.directory.dialects.base import RootDse, all_values, first_value
 from passgate.errors import ConfigurationError, PassgateError
 
 
@@ -139,41 +132,41 @@ class Checker:
         vendor_name = root.vendor_name
         seen = vendor_name or ("Active Directory" if root.is_active_directory else "unnamed")
         version = root.vendor_version
-        dialect = dialect_class(s.ldap_vendor)
-        hint = dialect.defaults.vendor_name_hint
-        if (s.ldap_vendor == "ad") != root.is_active_directory or (
+        facts = vendors.facts_for(s.ldap_vendor)
+        hint = facts.vendor_name_hint
+        if facts.active_directory != root.is_active_directory or (
             hint and hint not in vendor_name.lower()
         ):
             yield warn(
                 "RootDSE vendor",
                 f"{seen} {version}".strip() + f", but {env_name('ldap_vendor')}={s.ldap_vendor} "
-                f"({dialect.defaults.display_name})",
+                f"({facts.display_name})",
             )
         else:
             yield ok("RootDSE vendor", f"{seen} {version}".strip())
-        if s.ldap_vendor == "ad":
-            # The one the AD dialect sends (not the older ...2066, which it never uses).
-            if POLICY_HINTS_OID in root.controls:
-                yield ok("password-policy hints control", POLICY_HINTS_OID)
+        if facts.password_modify_oid is not None:
+            if facts.password_modify_oid in root.extensions:
+                yield ok("Password Modify extended operation", facts.password_modify_oid)
             else:
                 yield warn(
-                    "password-policy hints control",
-                    "not advertised: users who must change or whose password expired get "
-                    "5025 (Samba 4.17 has none)",
+                    "Password Modify extended operation",
+                    "not advertised: passgate falls back to a userPassword modify as the user",
                 )
+        # The control the dialect uses (AD: not the older ...2066, which it never sends).
+        control = facts.policy_control_oid
+        if control is None:
             return
-        if PASSWORD_MODIFY_OID in root.extensions:
-            yield ok("Password Modify extended operation", PASSWORD_MODIFY_OID)
-        else:
+        if control in root.controls:
+            yield ok(facts.policy_control_name, control)
+        elif facts.active_directory:
             yield warn(
-                "Password Modify extended operation",
-                "not advertised: passgate falls back to a userPassword modify as the user",
+                facts.policy_control_name,
+                "not advertised: users who must change or whose password expired get "
+                "5025 (Samba 4.17 has none)",
             )
-        if ppolicy.OID in root.controls:
-            yield ok("password-policy control", ppolicy.OID)
         else:
             yield warn(
-                "password-policy control",
+                facts.policy_control_name,
                 "not advertised: locked, expired and policy refusals come without reasons "
                 "(OpenLDAP: load the ppolicy overlay)",
             )

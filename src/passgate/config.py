@@ -15,17 +15,10 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from passgate import vendors
 from passgate.errors import ConfigurationError
 
 ENV_PREFIX = "PASSGATE_"
-
-# Keycloak's defaults for an Active Directory provider (and what fits AD's schema).
-AD_DEFAULTS = {
-    "ldap_username_attribute": "sAMAccountName",
-    "ldap_user_id_attribute": "employeeNumber",
-    "ldap_user_object_classes": "person, organizationalPerson, user",
-}
-ENCRYPTED_VENDORS = {"ad": "Active Directory", "rhds": "389 Directory Server"}
 
 
 def env_name(field_name: str) -> str:
@@ -157,19 +150,24 @@ class Settings(BaseSettings):
     @classmethod
     def _vendor_defaults(cls, data: Any) -> Any:
         """Attributes default per vendor (as in Keycloak), unless set explicitly."""
-        if isinstance(data, dict) and str(data.get("ldap_vendor", "")).lower() == "ad":
-            for key, value in AD_DEFAULTS.items():
-                data.setdefault(key, value)
+        if not isinstance(data, dict):
+            return data
+        try:
+            facts = vendors.facts_for(str(data.get("ldap_vendor", "other")))
+        except KeyError:
+            return data  # the vendor's own validator names the known ones
+        data.setdefault("ldap_username_attribute", facts.username_attribute)
+        data.setdefault("ldap_user_id_attribute", facts.user_id_attribute)
+        data.setdefault("ldap_user_object_classes", ", ".join(facts.user_object_classes))
         return data
 
     @field_validator("ldap_vendor")
     @classmethod
     def _known_vendor(cls, value: str) -> str:
-        from passgate.directory.dialects import available_dialects
-
-        known = available_dialects()
-        if value not in known:
-            raise ValueError(f"unknown vendor {value!r}; known: {', '.join(sorted(known))}")
+        try:
+            vendors.facts_for(value)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
         return value
 
     @field_validator("ldap_connection_url")
@@ -229,13 +227,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{env_name('policy_forbidden_file')}: {self.policy_forbidden_file} is not a file"
             )
-        if self.ldap_vendor in ENCRYPTED_VENDORS and not (
-            self.ldap_start_tls or self.ldap_allow_insecure
-        ):
+        facts = vendors.facts_for(self.ldap_vendor)
+        if facts.encryption_required and not (self.ldap_start_tls or self.ldap_allow_insecure):
             for url in self.ldap_urls:
                 if urlsplit(url).scheme.lower() == "ldap":
                     raise ValueError(
-                        f"{env_name('ldap_connection_url')}: {ENCRYPTED_VENDORS[self.ldap_vendor]} "
+                        f"{env_name('ldap_connection_url')}: {facts.display_name} "
                         f"refuses password changes without encryption; use ldaps:// or set "
                         f"{env_name('ldap_start_tls')}=true"
                     )

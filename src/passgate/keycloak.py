@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from passgate import vendors
 from passgate.config import is_loopback
 
 __all__ = ["ImportedSettings", "KeycloakImportError", "from_realm_export"]
@@ -59,8 +60,6 @@ _ORDER = (
 # servers passgate only knows as standards-following ones.
 _VENDORS = {"other": "other", "rhds": "rhds", "ad": "ad"}
 _GENERIC_VENDORS = {"tivoli": "IBM Tivoli Directory Server", "edirectory": "Novell eDirectory"}
-_ENCRYPTED_VENDORS = {"ad": "Active Directory", "rhds": "389 Directory Server"}
-_USER_ID_DEFAULTS = {"ad": "employeeNumber"}
 
 _SCOPES = {"1": "one", "2": "sub"}
 # (passgate setting, its default, its upper limit), in seconds.
@@ -544,7 +543,7 @@ class _Builder:
         values = self.take("uuidLDAPAttribute")
         if not values:
             return
-        default = _USER_ID_DEFAULTS.get(vendor, "passgateUserId")
+        default = vendors.facts_for(vendor).user_id_attribute
         self.not_used["uuidLDAPAttribute"] = (
             f"Keycloak's user id attribute, {values[0].strip()}, is not passgate's 24-hex user "
             f"id; PASSGATE_LDAP_USER_ID_ATTRIBUTE stays at its default, {default}, "
@@ -595,9 +594,10 @@ class _Builder:
     def transport_notes(self, urls: list[str], start_tls: bool, vendor: str) -> None:
         cleartext = [u for u in urls if urlsplit(u).scheme.lower() == "ldap"]
         if not start_tls and cleartext:
-            if vendor in _ENCRYPTED_VENDORS:
+            facts = vendors.facts_for(vendor)
+            if facts.encryption_required:
                 self.notes.append(
-                    f"{CONNECTION_URL}: {_ENCRYPTED_VENDORS[vendor]} refuses password changes "
+                    f"{CONNECTION_URL}: {facts.display_name} refuses password changes "
                     f"without encryption, and passgate refuses to start like this: use ldaps:// "
                     f"or set {START_TLS}=true"
                 )

@@ -22,7 +22,7 @@ from tests.conftest import Directory, SettingsFactory
 from tests.integration.helpers import change, user_token
 
 PACKAGE = '''
-from passgate.directory.dialects.base import VendorDefaults
+from passgate.vendors import VendorFacts
 from passgate.directory.dialects.openldap import OpenLdapDialect
 from passgate.directory.mappers import SearchMapper
 
@@ -32,7 +32,7 @@ CALLS = []
 class AcmeDialect(OpenLdapDialect):
     """An OpenLDAP fork that wants to be told apart."""
 
-    defaults = VendorDefaults("acme", "Acme Directory")
+    facts = VendorFacts("acme", "Acme Directory")
 
     def verify_old_password(self, conn):
         CALLS.append("verify")

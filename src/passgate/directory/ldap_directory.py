@@ -120,7 +120,7 @@ class LdapDirectory:
                 "directory: %s %s (dialect %s)",
                 self.root_dse.vendor_name or "(no vendorName)",
                 self.root_dse.vendor_version,
-                self._dialect.defaults.vendor,
+                self._dialect.facts.vendor,
             )
             self._dialect.adapt_to(self.root_dse)
             self._discovered = True

@@ -8,24 +8,15 @@ myvendor = "mypackage.module:MyDialect"`` and ``PASSGATE_LDAP_VENDOR=myvendor``.
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from passgate import vendors
+from passgate.directory.dialects.base import Dialect
+from passgate.vendors import VendorFacts
 
-from passgate.directory.dialects.base import Dialect, VendorDefaults
-
-GROUP = "passgate.dialects"
+GROUP = vendors.GROUP
 
 
 def available_dialects() -> dict[str, type[Dialect]]:
-    found: dict[str, type[Dialect]] = {}
-    for entry in entry_points(group=GROUP):
-        found[entry.name] = entry.load()
-    if not found:  # running from a source tree that was never installed
-        from passgate.directory.dialects.ad import ActiveDirectoryDialect
-        from passgate.directory.dialects.ds389 import Ds389Dialect
-        from passgate.directory.dialects.openldap import OpenLdapDialect
-
-        found = {"other": OpenLdapDialect, "rhds": Ds389Dialect, "ad": ActiveDirectoryDialect}
-    return found
+    return dict(vendors.dialect_classes())
 
 
 def dialect_class(vendor: str) -> type[Dialect]:
@@ -35,4 +26,4 @@ def dialect_class(vendor: str) -> type[Dialect]:
     return dialects[vendor]
 
 
-__all__ = ["Dialect", "VendorDefaults", "available_dialects", "dialect_class"]
+__all__ = ["Dialect", "VendorFacts", "available_dialects", "dialect_class"]

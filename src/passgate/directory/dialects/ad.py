@@ -27,7 +27,6 @@ from passgate.directory.dialects.base import (
     MustSetAsService,
     PolicyReader,
     RootDse,
-    VendorDefaults,
 )
 from passgate.directory.ppolicy import PolicyResponse
 from passgate.errors import (
@@ -42,6 +41,7 @@ from passgate.errors import (
 )
 from passgate.policy.model import DirectoryPolicy
 from passgate.policy.read import AD_FIELDS, attributes_of, policy_from
+from passgate.vendors import VendorFacts
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +143,19 @@ def domain_of(dn: str) -> str | None:
 
 
 class ActiveDirectoryDialect(Dialect):
-    defaults: ClassVar[VendorDefaults] = VendorDefaults(
+    facts: ClassVar[VendorFacts] = VendorFacts(
         vendor="ad",
         display_name="Active Directory or Samba AD",
+        # Keycloak's defaults for an Active Directory provider (and what fits AD's schema).
         username_attribute="sAMAccountName",
         user_id_attribute="employeeNumber",
-        user_object_classes="person, organizationalPerson, user",
-        needs_encryption=True,
+        user_object_classes=("person", "organizationalPerson", "user"),
+        encryption_required=True,
         vendor_name_hint="",  # Windows publishes no vendorName; Samba says "Samba Team"
+        active_directory=True,
+        password_modify_oid=None,  # a unicodePwd delete/add as the user
+        policy_control_oid=POLICY_HINTS_OID,
+        policy_control_name="password-policy hints control",
     )
 
     def __init__(self) -> None:

@@ -21,26 +21,12 @@ from passgate.directory.ppolicy import PolicyResponse
 from passgate.errors import PasswordPolicyRejected
 from passgate.policy.model import DirectoryPolicy
 from passgate.policy.read import OPENLDAP_FIELDS, attributes_of, first_values, policy_from
+from passgate.vendors import VendorFacts
 
 log = logging.getLogger(__name__)
 
 PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"
 AD_CAPABILITY = "1.2.840.113556.1.4.800"  # LDAP_CAP_ACTIVE_DIRECTORY_OID
-
-
-@dataclass(frozen=True)
-class VendorDefaults:
-    """Per-vendor defaults, as data (Keycloak's LDAP provider has the same table)."""
-
-    vendor: str
-    display_name: str
-    username_attribute: str = "uid"
-    user_id_attribute: str = "passgateUserId"
-    user_object_classes: str = "inetOrgPerson"
-    # Whether the server refuses password changes over an unencrypted connection.
-    needs_encryption: bool = False
-    # A substring of the RootDSE vendorName (lower case) that identifies the vendor.
-    vendor_name_hint: str = ""
 
 
 class MustSetAsService(Exception):
@@ -108,7 +94,12 @@ class RootDse:
 class Dialect:
     """RFC 3062 servers. Subclasses change data first, and methods only where they must."""
 
-    defaults: ClassVar[VendorDefaults] = VendorDefaults("other", "OpenLDAP or RFC 3062 server")
+    facts: ClassVar[VendorFacts] = VendorFacts(
+        "other",
+        "OpenLDAP or RFC 3062 server",
+        password_modify_oid=PASSWORD_MODIFY_OID,
+        policy_control_oid=ppolicy.OID,
+    )
 
     def __init__(self) -> None:
         self.use_password_modify = True
@@ -117,11 +108,11 @@ class Dialect:
 
     def adapt_to(self, root: RootDse) -> None:
         """Adjust to what the server advertises; called once, after reading the RootDSE."""
-        hint = self.defaults.vendor_name_hint
+        hint = self.facts.vendor_name_hint
         if hint and root.vendor_name and hint not in root.vendor_name.lower():
             log.warning(
                 "PASSGATE_LDAP_VENDOR=%s but the server says vendorName %r",
-                self.defaults.vendor,
+                self.facts.vendor,
                 root.vendor_name,
             )
         if root.extensions and PASSWORD_MODIFY_OID not in root.extensions:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 from typing import ClassVar
 
-from passgate.directory.dialects.base import Dialect, PolicyReader, VendorDefaults
+from passgate.directory import ppolicy
+from passgate.directory.dialects.base import PASSWORD_MODIFY_OID, Dialect, PolicyReader
 from passgate.errors import PasswordPolicyRejected, PolicyReason
 from passgate.policy.model import DirectoryPolicy
 from passgate.policy.read import (
@@ -23,6 +24,7 @@ from passgate.policy.read import (
     first_values,
     policy_from,
 )
+from passgate.vendors import VendorFacts
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +32,13 @@ GLOBAL_POLICY_DN = "cn=config"
 
 
 class Ds389Dialect(Dialect):
-    defaults: ClassVar[VendorDefaults] = VendorDefaults(
+    facts: ClassVar[VendorFacts] = VendorFacts(
         vendor="rhds",
         display_name="389 Directory Server / Red Hat Directory Server",
-        needs_encryption=True,
+        encryption_required=True,
         vendor_name_hint="389",
+        password_modify_oid=PASSWORD_MODIFY_OID,
+        policy_control_oid=ppolicy.OID,
     )
 
     def refine_rejection(
