@@ -50,8 +50,8 @@ def _dev(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     import logging
 
-    from passgate.check import run_check
     from passgate.config import load_settings
+    from passgate.tools.check import run_check
 
     logging.basicConfig(level=logging.CRITICAL)  # the verdict lines say it all
     try:
@@ -67,7 +67,7 @@ def _from_keycloak(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from passgate.keycloak import KeycloakImportError, from_realm_export
+    from passgate.tools.keycloak import KeycloakImportError, from_realm_export
 
     try:
         data = json.loads(Path(args.export).read_text(encoding="utf-8"))

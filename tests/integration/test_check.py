@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from passgate.check import run_check
 from passgate.dev import seed
 from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
+from passgate.tools.check import run_check
 from tests.certs import Authority
 from tests.conftest import SettingsFactory, start_slapd
 from tests.jwks_server import JwksServer

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from passgate.check import Checker
 from passgate.directory import ppolicy
 from passgate.directory.dialects.ad import POLICY_HINTS_OID
 from passgate.directory.dialects.base import AD_CAPABILITY, PASSWORD_MODIFY_OID, RootDse
+from passgate.tools.check import Checker
 from tests.unit.test_settings import settings
 
 

@@ -1,4 +1,4 @@
-"""Keycloak realm export -> passgate settings (passgate.keycloak), on exports in Keycloak's format."""
+"""Keycloak realm export -> passgate settings (passgate.tools.keycloak), on exports in Keycloak's format."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from passgate.config import Settings, load_settings
 from passgate.errors import ConfigurationError
-from passgate.keycloak import ImportedSettings, KeycloakImportError, from_realm_export
+from passgate.tools.keycloak import ImportedSettings, KeycloakImportError, from_realm_export
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "keycloak"
 SECRET = 'kc-Bind#2024 "pw"'  # the bind credential in realm-openldap.json

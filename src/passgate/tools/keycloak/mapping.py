@@ -1,62 +1,38 @@
-"""Keycloak realm export -> passgate settings.
+"""Mapping a Keycloak LDAP provider's config to passgate's settings, key by key.
 
-Reads the LDAP user federation provider of a realm export (``kc.sh export``
-or the admin console's *Partial export*: a realm object whose
-``components["org.keycloak.storage.UserStorageProvider"]`` lists providers,
-each ``config`` value a list of strings) and says which ``PASSGATE_*``
-settings it amounts to, which Keycloak keys passgate has no use for, and
-what to check by hand.
-
-Pure: no network, no files; the caller reads the JSON and writes the result.
-The bind credential is only ever returned when asked for, and a placeholder
+Each key Keycloak writes becomes a ``PASSGATE_*`` setting, a note (check or
+set it by hand), or a "not used" line saying why passgate has no use for it.
+The bind credential is only ever kept when asked for, and a placeholder
 (Keycloak's mask ``**********``, a ``${vault.key}`` reference) is never
 mistaken for a password.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from passgate import vendors
 from passgate.config import is_loopback
-
-__all__ = ["ImportedSettings", "KeycloakImportError", "from_realm_export"]
-
-USER_STORAGE = "org.keycloak.storage.UserStorageProvider"
-LDAP_PROVIDER_ID = "ldap"
-
-CONNECTION_URL = "PASSGATE_LDAP_CONNECTION_URL"
-START_TLS = "PASSGATE_LDAP_START_TLS"
-BIND_DN = "PASSGATE_LDAP_BIND_DN"
-BIND_CREDENTIAL = "PASSGATE_LDAP_BIND_CREDENTIAL"
-USERS_DN = "PASSGATE_LDAP_USERS_DN"
-USERNAME_ATTRIBUTE = "PASSGATE_LDAP_USERNAME_ATTRIBUTE"
-USER_OBJECT_CLASSES = "PASSGATE_LDAP_USER_OBJECT_CLASSES"
-VENDOR = "PASSGATE_LDAP_VENDOR"
-SEARCH_SCOPE = "PASSGATE_LDAP_SEARCH_SCOPE"
-CONNECT_TIMEOUT = "PASSGATE_LDAP_CONNECT_TIMEOUT"
-OPERATION_TIMEOUT = "PASSGATE_LDAP_OPERATION_TIMEOUT"
-
-# The order settings are listed in (that of the README's Configuration table).
-_ORDER = (
-    CONNECTION_URL,
-    START_TLS,
-    BIND_DN,
+from passgate.tools.keycloak.names import (
     BIND_CREDENTIAL,
-    USERS_DN,
-    USERNAME_ATTRIBUTE,
-    USER_OBJECT_CLASSES,
-    VENDOR,
-    SEARCH_SCOPE,
+    BIND_DN,
     CONNECT_TIMEOUT,
+    CONNECTION_URL,
     OPERATION_TIMEOUT,
+    ORDER,
+    SEARCH_SCOPE,
+    START_TLS,
+    USER_OBJECT_CLASSES,
+    USERNAME_ATTRIBUTE,
+    USERS_DN,
+    VENDOR,
 )
+from passgate.tools.keycloak.read import LdapFederation
+from passgate.tools.keycloak.render import ImportedSettings
 
-# Keycloak vendor -> passgate dialect. Keycloak's other two vendors are
+__all__ = ["settings_for"]
+
 # servers passgate only knows as standards-following ones.
 _VENDORS = {"other": "other", "rhds": "rhds", "ad": "ad"}
 _GENERIC_VENDORS = {"tivoli": "IBM Tivoli Directory Server", "edirectory": "Novell eDirectory"}
@@ -130,231 +106,12 @@ _VAULT = re.compile(r"\$\{vault\.([^}]+)\}")
 _PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)")
 
 
-class KeycloakImportError(Exception):
-    """The data cannot be imported; the message says what is wrong and what is there."""
-
-
-@dataclass(frozen=True, repr=False)
-class ImportedSettings:
-    """The settings one Keycloak LDAP provider amounts to.
-
-    ``settings`` maps ``PASSGATE_*`` names to values (the bind credential only
-    when it was asked for); ``not_used`` maps Keycloak config keys passgate
-    ignores to why; ``notes`` are things to check or set by hand (a note may
-    span lines; a line like ``PASSGATE_X=...`` in one is a commented hint).
-    """
-
-    provider: str
-    settings: dict[str, str]
-    not_used: dict[str, str]
-    notes: list[str]
-
-    def __repr__(self) -> str:
-        shown = {k: ("**********" if k == BIND_CREDENTIAL else v) for k, v in self.settings.items()}
-        return (
-            f"ImportedSettings(provider={self.provider!r}, settings={shown!r}, "
-            f"not_used={self.not_used!r}, notes={self.notes!r})"
-        )
-
-    def to_env(self) -> str:
-        """The settings as a ``.env`` file, notes and unused keys as comments."""
-        lines = [
-            f'# passgate settings from the Keycloak LDAP provider "{_one_line(self.provider)}"'
-        ]
-        for key, value in self.settings.items():
-            if "${" in value:
-                # .env readers (python-dotenv, so pydantic-settings) expand ${...}
-                # even inside quotes, and there is no escape for it.
-                shown = "" if key == BIND_CREDENTIAL else f" (the value: {_one_line(value)})"
-                lines.append(
-                    f'# {key} left out: its value contains "${{", which .env readers expand '
-                    f"as a variable; set it in the environment instead{shown}"
-                )
-            else:
-                lines.append(f"{key}={_env_value(value)}")
-        if self.notes:
-            lines.append("")
-            for note in self.notes:
-                lines.extend(f"# {line}".rstrip() for line in note.splitlines() or [""])
-        if self.not_used:
-            lines.append("")
-            for key, reason in self.not_used.items():
-                suffix = f" ({_one_line(reason)})" if reason else ""
-                lines.append(f"# not used by passgate: {_one_line(key)}{suffix}")
-        return "\n".join(lines) + "\n"
-
-
-def from_realm_export(
-    data: object, provider: str | None = None, include_secrets: bool = False
-) -> ImportedSettings:
-    """Import the LDAP provider of a realm export (parsed JSON, or its text).
-
-    ``provider`` is the provider's name (or id); it may be left out when the
-    realm has exactly one LDAP provider. The bind credential is in the result
-    only with ``include_secrets`` (and never when the export holds a placeholder).
-    Raises ``KeycloakImportError`` saying what is wrong.
-    """
-    realm = _realm(data)
-    name_value = realm.get("realm")
-    realm_name = name_value if isinstance(name_value, str) and name_value else None
-    where = f'realm "{realm_name}"' if realm_name else "the export"
-    providers = _user_storage(realm)
-    name, component = _choose(providers, provider, where)
-    config = _config(component, name)
-    builder = _Builder(name, config, include_secrets)
+def settings_for(federation: LdapFederation, include_secrets: bool = False) -> ImportedSettings:
+    """The settings ``federation`` amounts to; the bind credential only with ``include_secrets``."""
+    builder = _Builder(federation.name, federation.config, include_secrets)
     builder.run()
-    builder.token_hints(realm_name, _frontend_url(realm))
+    builder.token_hints(federation.realm, federation.frontend_url)
     return builder.result()
-
-
-# -- finding the provider -----------------------------------------------------
-
-
-def _realm(data: object) -> Mapping[str, object]:
-    if isinstance(data, str | bytes | bytearray):
-        try:
-            data = json.loads(data)
-        except ValueError as exc:
-            raise KeycloakImportError(f"not a Keycloak realm export: not JSON ({exc})") from None
-    if isinstance(data, list):
-        realms = [r for r in data if isinstance(r, dict) and isinstance(r.get("realm"), str)]
-        if realms and len(realms) == len(data):
-            # Keycloak 16 and older wrote every realm to one file as a list.
-            if len(realms) == 1:
-                return _str_keys(realms[0])
-            names = ", ".join(f'"{r["realm"]}"' for r in realms)
-            raise KeycloakImportError(
-                f"the export holds {len(realms)} realms ({names}); export the one realm "
-                "whose LDAP settings passgate should use"
-            )
-        raise KeycloakImportError(
-            "not a Keycloak realm export: a JSON list, not a realm object "
-            '(expected {"realm": ..., "components": {...}})'
-        )
-    if not isinstance(data, dict):
-        raise KeycloakImportError(
-            f"not a Keycloak realm export: a JSON {_json_type(data)}, not a realm object"
-        )
-    realm = _str_keys(data)
-    if "components" not in realm:
-        if "realm" in realm:
-            raise KeycloakImportError(
-                f'realm "{realm["realm"]}" has no "components": export it with its components '
-                "(the admin console's Partial export includes them; so does kc.sh export)"
-            )
-        raise KeycloakImportError(
-            'not a Keycloak realm export: no "realm" and no "components" '
-            '(expected {"realm": ..., "components": {...}})'
-        )
-    return realm
-
-
-def _user_storage(realm: Mapping[str, object]) -> list[Mapping[str, object]]:
-    components = realm["components"]
-    if not isinstance(components, dict):
-        raise KeycloakImportError(
-            f'not a Keycloak realm export: "components" is a JSON {_json_type(components)}, '
-            "not an object"
-        )
-    providers = components.get(USER_STORAGE, [])
-    if not isinstance(providers, list) or not all(isinstance(p, dict) for p in providers):
-        raise KeycloakImportError(
-            f'not a Keycloak realm export: "components"."{USER_STORAGE}" is not a list of objects'
-        )
-    return [_str_keys(p) for p in providers]
-
-
-def _choose(
-    providers: list[Mapping[str, object]], wanted: str | None, where: str
-) -> tuple[str, Mapping[str, object]]:
-    named = [(_label(p, i), p) for i, p in enumerate(providers, 1)]
-    ldap = [(n, p) for n, p in named if p.get("providerId") == LDAP_PROVIDER_ID]
-    others = [(n, p) for n, p in named if p.get("providerId") != LDAP_PROVIDER_ID]
-    if not ldap:
-        found = f" (user federation: {_describe(others)})" if others else ""
-        raise KeycloakImportError(f"{where} has no LDAP user federation provider{found}")
-    if wanted is None:
-        if len(ldap) > 1:
-            raise KeycloakImportError(
-                f"{where} has {len(ldap)} LDAP providers: {_names(ldap)}; "
-                "choose one (--provider NAME)"
-            )
-        return ldap[0]
-    matches = [(n, p) for n, p in ldap if wanted in (p.get("name"), p.get("id"))]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        ids = ", ".join(f'"{p.get("id")}"' for _, p in matches if isinstance(p.get("id"), str))
-        raise KeycloakImportError(
-            f'{where} has {len(matches)} LDAP providers named "{wanted}"; give its id instead'
-            + (f" ({ids})" if ids else "")
-        )
-    not_ldap = [(n, p) for n, p in others if wanted in (p.get("name"), p.get("id"))]
-    if not_ldap:
-        raise KeycloakImportError(
-            f'provider "{wanted}" in {where} is not an LDAP provider '
-            f"({_describe(not_ldap)}); LDAP providers: {_names(ldap)}"
-        )
-    raise KeycloakImportError(
-        f'{where} has no LDAP provider "{wanted}"; LDAP providers: {_names(ldap)}'
-    )
-
-
-def _label(provider: Mapping[str, object], index: int) -> str:
-    for key in ("name", "id"):
-        value = provider.get(key)
-        if isinstance(value, str) and value.strip():
-            return value
-    return f"(unnamed provider #{index})"
-
-
-def _names(providers: Sequence[tuple[str, Mapping[str, object]]]) -> str:
-    return ", ".join(f'"{n}"' for n, _ in providers)
-
-
-def _describe(providers: Sequence[tuple[str, Mapping[str, object]]]) -> str:
-    return ", ".join(f'"{n}" ({p.get("providerId", "no providerId")})' for n, p in providers)
-
-
-def _config(component: Mapping[str, object], name: str) -> dict[str, list[str]]:
-    raw = component.get("config", {})
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise KeycloakImportError(
-            f'provider "{name}": "config" is a JSON {_json_type(raw)}, not an object'
-        )
-    config: dict[str, list[str]] = {}
-    for key, value in _str_keys(raw).items():
-        items = value if isinstance(value, list) else [value]
-        strings: list[str] = []
-        for item in items:
-            if isinstance(item, bool):
-                strings.append("true" if item else "false")
-            elif isinstance(item, str | int | float):
-                strings.append(str(item))
-            elif item is not None:
-                raise KeycloakImportError(
-                    f'provider "{name}": config "{key}" holds a JSON {_json_type(item)}; '
-                    "Keycloak writes lists of strings"
-                )
-        strings = [s for s in strings if s.strip()]
-        if strings:  # [] and [""] are how Keycloak writes "not set"
-            config[key] = strings
-    return config
-
-
-def _frontend_url(realm: Mapping[str, object]) -> str | None:
-    attributes = realm.get("attributes")
-    if not isinstance(attributes, dict):
-        return None
-    url = attributes.get("frontendUrl")
-    if isinstance(url, str) and urlsplit(url.strip()).scheme in ("http", "https"):
-        return url.strip().rstrip("/")
-    return None
-
-
-# -- mapping ------------------------------------------------------------------
 
 
 class _Builder:
@@ -369,7 +126,7 @@ class _Builder:
     def result(self) -> ImportedSettings:
         return ImportedSettings(
             provider=self.name,
-            settings={k: self.settings[k] for k in _ORDER if k in self.settings},
+            settings={k: self.settings[k] for k in ORDER if k in self.settings},
             not_used=dict(sorted(self.not_used.items())),
             notes=self.notes,
         )
@@ -632,47 +389,3 @@ class _Builder:
             f"PASSGATE_AUTH_ISSUER={base}{path}\n"
             f"PASSGATE_AUTH_JWKS_URL={base}{path}/protocol/openid-connect/certs"
         )
-
-
-# -- small helpers ------------------------------------------------------------
-
-
-def _str_keys(value: Mapping[object, object]) -> dict[str, object]:
-    return {str(k): v for k, v in value.items()}
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.splitlines())
-
-
-_NEEDS_QUOTES = re.compile(r"""[\s#"'$\\]""")
-
-
-def _env_value(value: str) -> str:
-    """``value`` as a .env value: bare when safe, else double-quoted with escapes."""
-    if not _NEEDS_QUOTES.search(value):
-        return value
-    escaped = (
-        value.replace("\\", "\\\\")
-        .replace('"', '\\"')
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace("\t", "\\t")
-    )
-    return f'"{escaped}"'

@@ -1,0 +1,1 @@
+"""Operator tools, off the request path: ``passgate check``, ``passgate config from-keycloak``."""
