@@ -42,9 +42,9 @@ from urllib.parse import urlsplit
 import ldap3
 
 from passgate.dev import seed
-from passgate.dev.process import passgate_serve
 from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
+from passgate.testing import passgate_serve
 
 LAX_POLICY_DN = f"cn=lax,{seed.POLICIES_DN}"
 PASSWORDS = ("Bench-Passw0rd-A", "Bench-Passw0rd-B")

@@ -9,9 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from passgate.dev import seed
-from passgate.dev.process import free_port, passgate_serve
+from passgate.dev.process import free_port
 from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
+from passgate.testing import passgate_serve
 from tests.conftest import Directory
 from tests.faultproxy import Cut, FaultProxy
 from tests.integration.helpers import change, user_token

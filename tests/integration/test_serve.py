@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from passgate.dev import seed
-from passgate.dev.process import passgate_serve
 from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
+from passgate.testing import passgate_serve
 from tests.conftest import Directory
 
 

@@ -2,30 +2,26 @@
 
 Used by the demo's slapd (:mod:`passgate.dev.slapd`) and by the test suite's
 389-DS and Samba AD servers, so each of them starts its process in a group
-of its own, waits for a real LDAP answer, and stops the same way; and
-:func:`passgate_serve` runs ``passgate serve`` for the tests and the bench.
+of its own, waits for a real LDAP answer, and stops the same way. What only
+the tests and the bench use is in :mod:`passgate.testing`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import logging
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, Self
 
 from ldap3.core.exceptions import LDAPException
-
-from passgate.config import env_name
 
 log = logging.getLogger(__name__)
 
@@ -155,52 +151,3 @@ class LocalServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-@contextlib.contextmanager
-def passgate_serve(
-    args: list[str],
-    settings: Mapping[str, object],
-    workdir: Path,
-    log: Path,
-    *,
-    discard_stdout: bool = False,
-    ready_within: float = 30.0,
-) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``passgate serve ARGS`` on a free loopback port with ``settings`` in its environment.
-
-    Yields the process and its base URL once ``/healthz`` answers; stops it on
-    exit. Its output goes to ``log`` (stdout, where the audit lines are, to
-    nowhere with ``discard_stdout``).
-    """
-    port = free_port()
-    env = {**os.environ, **{env_name(name): str(value) for name, value in settings.items()}}
-    argv = [sys.executable, "-m", "passgate", "serve", "--port", str(port), *args]
-    with log.open("ab") as out:
-        stdout = subprocess.DEVNULL if discard_stdout else out
-        process = subprocess.Popen(
-            argv, env=env, cwd=workdir, stdout=stdout, stderr=out, stdin=subprocess.DEVNULL
-        )
-    try:
-        deadline = time.monotonic() + ready_within
-        while True:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)  # no proxy, ever
-            try:
-                probe.request("GET", "/healthz")
-                probe.getresponse().read()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = log.read_text(errors="replace")
-                    raise RuntimeError(f"passgate serve did not start:\n{output}") from None
-                time.sleep(0.1)
-            finally:
-                probe.close()
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
