@@ -157,6 +157,23 @@ def test_verified_tokens_are_cached_until_they_expire() -> None:
     assert VerifiedTokens(0).get("t5") is None  # size 0 disables
 
 
+def test_verified_tokens_evict_the_least_recently_used() -> None:
+    from passgate.auth.jwt import VerifiedTokens
+
+    now = [1000.0]
+    cache = VerifiedTokens(2, clock=lambda: now[0])
+    caller = Caller(CallerKind.USER, "a")
+    cache.put("t1", caller, {"exp": 2000})
+    cache.put("t2", caller, {"exp": 2000})
+    assert cache.get("t1") is caller  # t1 is now the most recently used
+    cache.put("t3", caller, {"exp": 2000})
+    assert cache.get("t2") is None
+    assert cache.get("t1") is caller
+    cache.put("t4", caller, {"exp": 1000})  # already expired: not kept
+    assert cache.get("t4") is None
+    assert cache.get("t3") is caller
+
+
 def test_a_cached_token_with_another_signature_is_verified_afresh() -> None:
     v = verifier()
     token = ISSUER.token("64b7f0c2a1d3e4f5a6b7c8d1", username="alice")

@@ -6,12 +6,12 @@ import hashlib
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jwt
+from cachetools import TLRUCache
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from passgate.auth.base import OBJECT_ID, Caller, CallerKind
@@ -136,45 +136,49 @@ class VerifiedTokens:
     served from here only between its ``nbf`` and its ``exp`` (no leeway), so
     the cache never accepts what a fresh verification would refuse, except a
     token whose key was withdrawn from the JWKS meanwhile: it stays valid
-    until it expires (Keycloak's access tokens live minutes).
+    until it expires (Keycloak's access tokens live minutes). At most ``size``
+    tokens, the least recently used go first; ``size`` 0 turns it off.
     """
 
     def __init__(self, size: int, clock: Callable[[], float] = time.time) -> None:
-        self._size = size
+        # Each token has its own expiry: a time-to-use cache, on the clock exp is read on.
+        self._entries: TLRUCache[bytes, _Verified] | None = (
+            TLRUCache(maxsize=size, ttu=_until_exp, timer=clock) if size > 0 else None
+        )
         self._clock = clock
-        self._entries: OrderedDict[bytes, tuple[Caller, float, float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # cachetools caches are not thread-safe
 
     @staticmethod
     def _key(token: str) -> bytes:
         return hashlib.blake2b(token.encode(), digest_size=32).digest()
 
     def get(self, token: str) -> Caller | None:
-        if self._size <= 0:
+        if self._entries is None:
             return None
         key = self._key(token)
-        now = self._clock()
         with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                return None
-            caller, not_before, expires = found
-            if not not_before <= now < expires:
-                if now >= expires:
-                    del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return caller
+            found = self._entries.get(key)  # None once expired
+            now = self._clock()
+        if found is None or now < found.not_before:
+            return None
+        return found.caller
 
     def put(self, token: str, caller: Caller, claims: dict[str, Any]) -> None:
-        if self._size <= 0:
+        if self._entries is None:
             return
         try:
-            expires = float(claims["exp"])
-            not_before = float(claims.get("nbf", 0))
+            verified = _Verified(caller, float(claims.get("nbf", 0)), float(claims["exp"]))
         except (KeyError, TypeError, ValueError):
             return
         with self._lock:
-            self._entries[self._key(token)] = (caller, not_before, expires)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            self._entries[self._key(token)] = verified
+
+
+class _Verified(NamedTuple):
+    caller: Caller
+    not_before: float
+    expires: float
+
+
+def _until_exp(key: bytes, verified: _Verified, now: float) -> float:
+    return verified.expires
