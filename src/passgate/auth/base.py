@@ -45,10 +45,6 @@ class Credentials:
     bearer_token: str | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
 
-    @property
-    def empty(self) -> bool:
-        return not self.bearer_token and not self.api_key
-
 
 class Authenticator(Protocol):
     def authenticate(self, credentials: Credentials) -> Caller:

@@ -148,7 +148,6 @@ class JwksKeys:
         self._fetched_at: float | None = None  # last successful fetch
         self._attempted_at: float | None = None  # last fetch, successful or not
         self._lock = threading.Lock()
-        self.fetch_count = 0
 
     def key_for(self, kid: str | None) -> VerificationKey:
         if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH):
@@ -187,7 +186,6 @@ class JwksKeys:
 
     def _refresh(self, now: float) -> None:
         self._attempted_at = now
-        self.fetch_count += 1
         try:
             keys = parse_jwks(json.loads(self._fetch(self._url, self._timeout)))
         except Exception as exc:
