@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from passgate.auth.api_keys import ApiKeyVerifier, load_api_keys
-from passgate.auth.authenticator import CompositeAuthenticator
+from passgate.auth.authenticator import CompositeAuthenticator, NotConfigured
 from passgate.auth.base import Caller, CallerKind, Credentials
 from passgate.auth.jwt import TokenVerifier, roles_of
 from passgate.auth.keys import StaticKey
@@ -90,12 +90,28 @@ def test_credentials_repr_hides_values() -> None:
 
 
 def test_composite_routes_and_refuses() -> None:
-    auth = CompositeAuthenticator(verifier(), None)
+    auth = CompositeAuthenticator([verifier(), NotConfigured("API keys", ApiKeyVerifier.handles)])
     with pytest.raises(NoCredentials):
         auth.authenticate(Credentials())
     with pytest.raises(InvalidCredentials):
         auth.authenticate(Credentials(api_key="k"))
     assert auth.authenticate(Credentials(bearer_token=ISSUER.token("x"))).name == "x"
+
+
+def test_composite_refuses_a_method_not_configured_even_with_another_credential(
+    tmp_path: Path,
+) -> None:
+    keys = ApiKeyVerifier(load_api_keys(_write_keys(tmp_path, [KEY_ENTRY])))
+    auth = CompositeAuthenticator([NotConfigured("bearer tokens", TokenVerifier.handles), keys])
+    with pytest.raises(InvalidCredentials, match=r"^bearer tokens are not configured$"):
+        auth.authenticate(Credentials(bearer_token="eyJ", api_key="k-1"))  # the token decides
+    assert not auth.needs_io(Credentials(bearer_token="eyJ"))
+    assert auth.authenticate(Credentials(api_key="k-1")).name == "helpdesk"
+    with pytest.raises(NoCredentials):
+        auth.authenticate(Credentials())
+
+
+KEY_ENTRY = {"name": "helpdesk", "sha256": hashlib.sha256(b"k-1").hexdigest(), "roles": []}
 
 
 def _write_keys(tmp_path: Path, entries: object) -> Path:

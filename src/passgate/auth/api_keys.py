@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from passgate.auth.base import Caller, CallerKind
-from passgate.errors import ConfigurationError, InvalidCredentials
+from passgate.auth.base import Caller, CallerKind, Credentials
+from passgate.errors import ConfigurationError, InvalidCredentials, NoCredentials
 
 _SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 VARIABLE = "PASSGATE_API_KEYS_FILE"
@@ -55,6 +55,18 @@ def load_api_keys(path: Path) -> list[ApiKey]:
 class ApiKeyVerifier:
     def __init__(self, keys: list[ApiKey]) -> None:
         self._keys = keys
+
+    @staticmethod
+    def handles(credentials: Credentials) -> bool:
+        return bool(credentials.api_key)
+
+    def needs_io(self, credentials: Credentials) -> bool:
+        return False  # the keys are in memory
+
+    def authenticate(self, credentials: Credentials) -> Caller:
+        if not credentials.api_key:
+            raise NoCredentials("no API key")
+        return self.verify(credentials.api_key)
 
     def verify(self, presented: str) -> Caller:
         digest = hashlib.sha256(presented.encode()).digest()

@@ -1,9 +1,16 @@
-"""The one authenticator both endpoints use: a bearer token or an API key."""
+"""The one authenticator both endpoints use: its methods, in the order they are tried.
+
+Adding a method: a :class:`~passgate.auth.base.CredentialVerifier` in a module
+of this package, built and registered in :func:`authenticator_from_settings`
+(its ``NotConfigured`` stand-in when the deployment has not set it up).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from passgate.auth.api_keys import ApiKeyVerifier, load_api_keys
-from passgate.auth.base import Caller, Credentials
+from passgate.auth.base import Caller, Credentials, CredentialVerifier
 from passgate.auth.jwt import TokenVerifier, load_public_key
 from passgate.auth.keys import JwksKeys, KeySource, StaticKey
 from passgate.config import Settings
@@ -11,33 +18,56 @@ from passgate.errors import InvalidCredentials, NoCredentials
 
 
 class CompositeAuthenticator:
-    """Tokens go to the token verifier, API keys to the key verifier."""
+    """The first verifier that handles the presented credentials decides; none: NoCredentials."""
 
-    def __init__(self, tokens: TokenVerifier | None, api_keys: ApiKeyVerifier | None) -> None:
-        self._tokens = tokens
-        self._api_keys = api_keys
+    def __init__(self, verifiers: Sequence[CredentialVerifier]) -> None:
+        self._verifiers = tuple(verifiers)
+
+    def _verifier_for(self, credentials: Credentials) -> CredentialVerifier | None:
+        return next((v for v in self._verifiers if v.handles(credentials)), None)
 
     def needs_io(self, credentials: Credentials) -> bool:
-        return bool(
-            credentials.bearer_token
-            and self._tokens is not None
-            and self._tokens.needs_io(credentials.bearer_token)
-        )
+        verifier = self._verifier_for(credentials)
+        return verifier is not None and verifier.needs_io(credentials)
 
     def authenticate(self, credentials: Credentials) -> Caller:
-        if credentials.bearer_token:
-            if self._tokens is None:
-                raise InvalidCredentials("bearer tokens are not configured")
-            return self._tokens.verify(credentials.bearer_token)
-        if credentials.api_key:
-            if self._api_keys is None:
-                raise InvalidCredentials("API keys are not configured")
-            return self._api_keys.verify(credentials.api_key)
-        raise NoCredentials("no credentials presented")
+        verifier = self._verifier_for(credentials)
+        if verifier is None:
+            raise NoCredentials("no credentials presented")
+        return verifier.authenticate(credentials)
+
+
+class NotConfigured:
+    """A method this deployment has not set up: its credentials are refused, not passed on.
+
+    So a bearer token is refused where only API keys are configured, even
+    when the request carries an API key too.
+    """
+
+    def __init__(self, what: str, handles: Callable[[Credentials], bool]) -> None:
+        self._what = what
+        self._handles = handles
+
+    def handles(self, credentials: Credentials) -> bool:
+        return self._handles(credentials)
+
+    def needs_io(self, credentials: Credentials) -> bool:
+        return False
+
+    def authenticate(self, credentials: Credentials) -> Caller:
+        raise InvalidCredentials(f"{self._what} are not configured")
 
 
 def authenticator_from_settings(settings: Settings) -> CompositeAuthenticator:
-    tokens = None
+    return CompositeAuthenticator(
+        [
+            _tokens(settings) or NotConfigured("bearer tokens", TokenVerifier.handles),
+            _api_keys(settings) or NotConfigured("API keys", ApiKeyVerifier.handles),
+        ]
+    )
+
+
+def _tokens(settings: Settings) -> TokenVerifier | None:
     keys: KeySource | None = None
     if settings.auth_jwks_url:
         keys = JwksKeys(
@@ -48,18 +78,21 @@ def authenticator_from_settings(settings: Settings) -> CompositeAuthenticator:
         )
     elif settings.auth_public_key_file is not None:
         keys = StaticKey(load_public_key(settings.auth_public_key_file))
-    if keys is not None:
-        assert settings.auth_issuer is not None  # enforced by Settings
-        tokens = TokenVerifier(
-            keys,
-            issuer=settings.auth_issuer,
-            audience=settings.auth_audience,
-            user_id_claim=settings.auth_user_id_claim,
-            username_claim=settings.auth_username_claim,
-            leeway=settings.auth_leeway,
-            cache_size=settings.auth_token_cache_size,
-        )
-    api_keys = None
-    if settings.api_keys_file is not None:
-        api_keys = ApiKeyVerifier(load_api_keys(settings.api_keys_file))
-    return CompositeAuthenticator(tokens, api_keys)
+    if keys is None:
+        return None
+    assert settings.auth_issuer is not None  # enforced by Settings
+    return TokenVerifier(
+        keys,
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        user_id_claim=settings.auth_user_id_claim,
+        username_claim=settings.auth_username_claim,
+        leeway=settings.auth_leeway,
+        cache_size=settings.auth_token_cache_size,
+    )
+
+
+def _api_keys(settings: Settings) -> ApiKeyVerifier | None:
+    if settings.api_keys_file is None:
+        return None
+    return ApiKeyVerifier(load_api_keys(settings.api_keys_file))

@@ -1,4 +1,11 @@
-"""The caller model and the authenticator seam."""
+"""The caller model and the authenticator seam.
+
+An authentication method is a :class:`CredentialVerifier` (a module of this
+package: ``jwt.py`` bearer tokens, ``api_keys.py`` API keys) registered in
+:func:`passgate.auth.authenticator.authenticator_from_settings`; the request's
+credential for it is a field of :class:`Credentials`, read from the request
+by one dependency of the API.
+"""
 
 from __future__ import annotations
 
@@ -53,4 +60,20 @@ class Authenticator(Protocol):
 
     def needs_io(self, credentials: Credentials) -> bool:
         """Whether authenticating these credentials may wait on the network (a JWKS fetch)."""
+        ...
+
+
+class CredentialVerifier(Protocol):
+    """One authentication method: the credentials it handles, and how it checks them."""
+
+    def handles(self, credentials: Credentials) -> bool:
+        """Whether the request presented this method's kind of credential."""
+        ...
+
+    def needs_io(self, credentials: Credentials) -> bool:
+        """Whether checking these credentials may wait on the network."""
+        ...
+
+    def authenticate(self, credentials: Credentials) -> Caller:
+        """The caller, or InvalidCredentials."""
         ...

@@ -14,9 +14,9 @@ import jwt
 from cachetools import TLRUCache
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from passgate.auth.base import OBJECT_ID, Caller, CallerKind
+from passgate.auth.base import OBJECT_ID, Caller, CallerKind, Credentials
 from passgate.auth.keys import MAX_KID_LENGTH, KeySource, PublicKey, algorithms_for
-from passgate.errors import ConfigurationError, InvalidCredentials
+from passgate.errors import ConfigurationError, InvalidCredentials, NoCredentials
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +75,24 @@ class TokenVerifier:
         self._leeway = leeway
         self._verified = VerifiedTokens(cache_size)
 
-    def needs_io(self, token: str) -> bool:
-        if not self._keys.fetches or self._verified.get(token) is not None:
+    @staticmethod
+    def handles(credentials: Credentials) -> bool:
+        return bool(credentials.bearer_token)
+
+    def needs_io(self, credentials: Credentials) -> bool:
+        token = credentials.bearer_token
+        if not token or not self._keys.fetches or self._verified.get(token) is not None:
             return False
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.InvalidTokenError:
             return False
         return self._keys.would_fetch(kid if isinstance(kid, str) else None)
+
+    def authenticate(self, credentials: Credentials) -> Caller:
+        if not credentials.bearer_token:
+            raise NoCredentials("no bearer token")
+        return self.verify(credentials.bearer_token)
 
     def verify(self, token: str) -> Caller:
         cached = self._verified.get(token)
