@@ -137,9 +137,12 @@ class AccountLocked(PassgateError):
 
 
 class DirectoryUnavailable(PassgateError):
-    def __init__(self, log_message: str = "", *, timed_out: bool = False) -> None:
+    def __init__(
+        self, log_message: str = "", *, timed_out: bool = False, lost: bool = False
+    ) -> None:
         super().__init__(log_message)
         self.timed_out = timed_out  # no answer in time (not: connection refused or reset)
+        self.lost = lost  # the connection failed: a request may have gone out unanswered
 
 
 class DirectoryMisconfigured(PassgateError):

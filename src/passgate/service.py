@@ -1,8 +1,9 @@
 """The use case: change a user's password, old password required.
 
-Knows nothing of HTTP. The directory decides every password rule; this
-layer only sequences the steps (lookup, verify-and-set) and records the
-outcome for operators, never a password.
+Knows nothing of HTTP. It reads top to bottom: find the entry; bind as it
+with the old password; run passgate's own rules; set the new password (the
+directory's rules apply there). It records the outcome for operators, never
+a password.
 """
 
 from __future__ import annotations
@@ -98,9 +99,7 @@ class PasswordService:
 
     def _set(self, dn: str, old: SecretStr, new: SecretStr) -> None:
         old_value, new_value = old.get_secret_value(), new.get_secret_value()
-
-        def check_new() -> None:
-            names = self._directory.names_of(dn) if self._rules.needs_names else []
-            self._rules.check(old_value, new_value, names)
-
-        self._directory.change_password(dn, old_value, new_value, check_new)
+        with self._directory.bound_as(dn, old_value) as bound:  # the old password is proven
+            names = bound.names() if self._rules.needs_names else []
+            self._rules.check(old_value, new_value, names)  # passgate's rules, then the directory's
+            bound.set_password(new_value)

@@ -9,6 +9,7 @@ from passgate.directory.dialects.base import PASSWORD_MODIFY_OID
 from passgate.directory.ldap_directory import LdapDirectory
 from passgate.errors import PasswordPolicyRejected, PolicyReason
 from tests.conftest import Directory, SettingsFactory
+from tests.integration.test_pooling import change_password
 
 
 @pytest.fixture
@@ -31,8 +32,8 @@ def test_fallback_modify_when_the_extension_is_missing(
     ldap._dialect.use_password_modify = False  # as if the RootDSE did not list RFC 3062
     user = directory.add_user()
     with pytest.raises(PasswordPolicyRejected) as caught:
-        ldap.change_password(user.dn, user.password, "Sh0rt-pw!")
+        change_password(ldap, user.dn, user.password, "Sh0rt-pw!")
     assert caught.value.reason is PolicyReason.TOO_SHORT  # ppolicy still applies
-    ldap.change_password(user.dn, user.password, "Fallback-N3w-Passw0rd")
+    change_password(ldap, user.dn, user.password, "Fallback-N3w-Passw0rd")
     assert directory.can_bind(user.dn, "Fallback-N3w-Passw0rd")
     assert not directory.can_bind(user.dn, user.password)

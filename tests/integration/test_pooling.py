@@ -16,6 +16,12 @@ from tests.conftest import Directory, SettingsFactory, start_slapd
 from tests.integration.helpers import change, user_token
 
 
+def change_password(ldap: LdapDirectory, dn: str, old: str, new: str) -> None:
+    """The change as the service runs it: bind with the old password, set the new."""
+    with ldap.bound_as(dn, old) as bound:
+        bound.set_password(new)
+
+
 @pytest.fixture
 def ldap(make_settings: SettingsFactory) -> LdapDirectory:
     return directory_from_settings(make_settings(ldap_pool_size=1))
@@ -44,8 +50,8 @@ def test_user_connection_is_reused_and_keeps_no_password(
     ldap: LdapDirectory, directory: Directory
 ) -> None:
     first, second = directory.add_user(), directory.add_user()
-    ldap.change_password(first.dn, first.password, "First-N3w-Passw0rd")
-    ldap.change_password(second.dn, second.password, "Second-N3w-Passw0rd")
+    change_password(ldap, first.dn, first.password, "First-N3w-Passw0rd")
+    change_password(ldap, second.dn, second.password, "Second-N3w-Passw0rd")
     assert ldap.user_pool.created == 1  # one connection served both users
     assert ldap.user_pool.idle == 1
     pooled = ldap.user_pool._idle[0].conn
@@ -57,11 +63,11 @@ def test_failed_rebind_does_not_keep_the_previous_identity(
     ldap: LdapDirectory, directory: Directory
 ) -> None:
     alice, bob = directory.add_user(), directory.add_user()
-    ldap.change_password(
-        alice.dn, alice.password, "Alice-N3w-Passw0rd"
+    change_password(
+        ldap, alice.dn, alice.password, "Alice-N3w-Passw0rd"
     )  # pooled conn bound as alice
     with pytest.raises(IncorrectOldPassword):
-        ldap.change_password(bob.dn, "Not-Bobs-Passw0rd", "Bob-N3w-Passw0rd")
+        change_password(ldap, bob.dn, "Not-Bobs-Passw0rd", "Bob-N3w-Passw0rd")
     assert ldap.user_pool.created == 1  # the refusal reused, and kept, the same connection
     pooled = ldap.user_pool._idle[0].conn
     assert pooled.extend.standard.who_am_i() in (None, "")  # anonymous, not alice
@@ -76,10 +82,10 @@ def test_killed_connections_are_replaced(make_settings: SettingsFactory, issuer:
         own = Directory(server)
         ldap = directory_from_settings(make_settings(ldap_connection_url=server.url))
         user = own.add_user()
-        ldap.change_password(ldap.user_dn_for(user.user_id), user.password, "After-Kill-Passw0rd1")
+        change_password(ldap, ldap.user_dn_for(user.user_id), user.password, "After-Kill-Passw0rd1")
         created = (ldap.service_pool.created, ldap.user_pool.created)
         server.restart()  # every pooled connection is now dead
-        ldap.change_password(user.dn, "After-Kill-Passw0rd1", "After-Kill-Passw0rd2")
+        change_password(ldap, user.dn, "After-Kill-Passw0rd1", "After-Kill-Passw0rd2")
         assert ldap.user_dn_for(user.user_id, refresh=True) == user.dn
         assert ldap.user_pool.created == created[1] + 1
         assert ldap.service_pool.created == created[0] + 1

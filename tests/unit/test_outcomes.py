@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from passgate import errors
-from passgate.directory import outcomes, ppolicy
+from passgate.directory import ppolicy, results
 from passgate.directory.ppolicy import PolicyError, PolicyResponse
 from passgate.errors import PolicyReason
 
@@ -25,9 +25,9 @@ def result(
 
 
 def test_bind_success_returns_the_policy_response() -> None:
-    response = outcomes.check_bind(result(0, error=PolicyError.CHANGE_AFTER_RESET))
+    response = results.check_bind(result(0, error=PolicyError.CHANGE_AFTER_RESET))
     assert response == PolicyResponse(error=PolicyError.CHANGE_AFTER_RESET)
-    assert outcomes.check_bind(result(0)) is None
+    assert results.check_bind(result(0)) is None
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_bind_success_returns_the_policy_response() -> None:
 )
 def test_bind_failures(answer: dict[str, Any], expected: type[Exception]) -> None:
     with pytest.raises(expected) as caught:
-        outcomes.check_bind(answer)
+        results.check_bind(answer)
     assert type(caught.value) is expected
 
 
@@ -82,13 +82,13 @@ def test_bind_failures(answer: dict[str, Any], expected: type[Exception]) -> Non
 )
 def test_password_modify_policy_reasons(answer: dict[str, Any], reason: PolicyReason) -> None:
     with pytest.raises(errors.PasswordPolicyRejected) as caught:
-        outcomes.check_password_modify(answer, same_as_old=False)
+        results.check_password_modify(answer, same_as_old=False)
     assert caught.value.reason is reason
 
 
 def test_same_as_old_wins_when_the_directory_refuses_the_same_password() -> None:
     with pytest.raises(errors.PasswordPolicyRejected) as caught:
-        outcomes.check_password_modify(
+        results.check_password_modify(
             result(19, "", PolicyError.PASSWORD_IN_HISTORY), same_as_old=True
         )
     assert caught.value.reason is PolicyReason.SAME_AS_OLD
@@ -110,9 +110,9 @@ def test_same_as_old_wins_when_the_directory_refuses_the_same_password() -> None
 )
 def test_password_modify_other_failures(answer: dict[str, Any], expected: type[Exception]) -> None:
     with pytest.raises(expected) as caught:
-        outcomes.check_password_modify(answer, same_as_old=False)
+        results.check_password_modify(answer, same_as_old=False)
     assert type(caught.value) is expected
 
 
 def test_password_modify_success() -> None:
-    outcomes.check_password_modify(result(0), same_as_old=False)
+    results.check_password_modify(result(0), same_as_old=False)

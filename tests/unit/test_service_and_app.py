@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from pydantic import SecretStr
 from passgate.app import create_app
 from passgate.auth.base import Caller, CallerKind, Credentials
 from passgate.config import load_settings
+from passgate.directory.base import PoolStats
 from passgate.errors import (
     DirectoryUnavailable,
     IncorrectOldPassword,
@@ -39,30 +41,39 @@ class FakeDirectory:
     def user_dn_for_username(self, username: str, *, refresh: bool = False) -> str:
         return self.user_dn_for(username)
 
-    def change_password(
-        self,
-        dn: str,
-        old_password: str,
-        new_password: str,
-        check_new: Callable[[], None] | None = None,
-    ) -> None:
+    @contextlib.contextmanager
+    def bound_as(self, dn: str, old_password: str) -> Iterator[FakeBound]:
         if self.fail_with:
             raise self.fail_with
         if self.passwords[dn] != old_password:
             raise IncorrectOldPassword("wrong")
-        if check_new is not None:
-            check_new()
-        self.passwords[dn] = new_password
+        yield FakeBound(self, dn)
 
     def policy_for(self, dn: str | None) -> DirectoryPolicy | None:
         return DirectoryPolicy(source="fake", min_length=10, history=5)
 
-    def names_of(self, dn: str) -> list[str]:
-        return ["alice", "Alice Liddell"]
-
     def ping(self) -> None:
         if self.fail_with:
             raise self.fail_with
+
+    def instrument(self, observe: Callable[[str, float], None]) -> Mapping[str, PoolStats]:
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+class FakeBound:
+    """Implements passgate.directory.base.BoundUser in memory."""
+
+    def __init__(self, fake: FakeDirectory, dn: str) -> None:
+        self.fake, self.dn = fake, dn
+
+    def names(self) -> list[str]:
+        return ["alice", "Alice Liddell"]
+
+    def set_password(self, new_password: str) -> None:
+        self.fake.passwords[self.dn] = new_password
 
 
 class FixedAuthenticator:

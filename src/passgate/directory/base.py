@@ -1,18 +1,62 @@
-"""The seam between the use case and a directory."""
+"""The seams between the use case and a directory, and between a dialect and the directory.
+
+The use case reads top to bottom::
+
+    dn = directory.user_dn_for(user_id)
+    with directory.bound_as(dn, old) as bound:   # the old password proven here
+        rules.check(old, new, bound.names())     # passgate's own rules
+        bound.set_password(new)                  # the directory's rules, then the change
+
+Implementations raise only :mod:`passgate.errors` exceptions.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from passgate.policy.model import DirectoryPolicy
 
 
-class Directory(Protocol):
-    """A user directory that can find users and change their password as them.
+class BoundUser(Protocol):
+    """A user's entry once the old password is proven (the bind succeeded).
 
-    Implementations raise only :mod:`passgate.errors` exceptions.
+    Lives only inside :meth:`Directory.bound_as`; it holds the old password
+    for the change and forgets it when the block ends.
     """
+
+    @property
+    def dn(self) -> str: ...
+
+    def names(self) -> list[str]:
+        """Names of the person (username, and configured attributes such as cn, mail).
+
+        Read when asked, so a change whose rules need no names reads nothing.
+        """
+        ...
+
+    def set_password(self, new_password: str) -> None:
+        """Set the new password as this user (the directory's own policy applies).
+
+        Raises PasswordPolicyRejected with the directory's reason; a change
+        whose answer was lost is settled before this returns or raises.
+        """
+        ...
+
+
+class PoolStats(Protocol):
+    """What the metrics read of a connection pool."""
+
+    @property
+    def idle(self) -> int: ...
+
+    created: int
+    discarded: int
+
+
+class Directory(Protocol):
+    """A user directory that can find users and change their password as them."""
 
     def user_dn_for(self, user_id: str, *, refresh: bool = False) -> str:
         """The DN of the one entry with this userId (UserNotFound, AmbiguousUser).
@@ -25,17 +69,10 @@ class Directory(Protocol):
         """The DN of the one entry with this username (UserNotFound, AmbiguousUser)."""
         ...
 
-    def change_password(
-        self,
-        dn: str,
-        old_password: str,
-        new_password: str,
-        check_new: Callable[[], None] | None = None,
-    ) -> None:
-        """Verify the old password by binding as ``dn``, then set the new one as that user.
+    def bound_as(self, dn: str, old_password: str) -> AbstractContextManager[BoundUser]:
+        """Bind as ``dn`` with the old password; the block runs only if it is proven.
 
-        ``check_new`` runs once the old password is proven and before the directory
-        is asked to set the new one (passgate's own rules); it raises to stop.
+        Raises IncorrectOldPassword, AccountLocked, PasswordExpired, ... on entry.
         """
         ...
 
@@ -47,6 +84,19 @@ class Directory(Protocol):
         """Raise (DirectoryUnavailable, ...) unless the directory answers the service account."""
         ...
 
-    def names_of(self, dn: str) -> list[str]:
-        """Names of the person (username, and configured attributes such as cn, mail)."""
+    def instrument(self, observe: Callable[[str, float], None]) -> Mapping[str, PoolStats]:
+        """Report each LDAP operation's duration to ``observe(operation, seconds)``;
+        return the connection pools by name, for their gauges (none for a fake)."""
+        ...
+
+    def close(self) -> None:
+        """Release open connections; the directory opens new ones on next use."""
+        ...
+
+
+class EntryReader(Protocol):
+    """Reads an entry's attributes as the service account (what a dialect may ask)."""
+
+    def read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
+        """The entry's values, or None when it cannot be read."""
         ...

@@ -1,8 +1,7 @@
-"""Opening LDAP connections: failover across URLs, TLS, timeouts.
+"""Opening LDAP connections (failover across URLs, TLS, timeouts), and timing their use.
 
-This module and :mod:`passgate.directory.ldap_directory` are the only
-places that touch ldap3 connections; ldap3's exceptions are translated into
-passgate's errors here, in :func:`translated_ldap_errors`.
+ldap3's exceptions become passgate's in :mod:`passgate.directory.results`
+(the one edge); a server that cannot be used is the next URL's turn.
 """
 
 from __future__ import annotations
@@ -11,39 +10,18 @@ import contextlib
 import logging
 import re
 import ssl
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import ldap3
-from ldap3.core import exceptions as ldap_exc
 
 from passgate.config import Settings
-from passgate.errors import (
-    DirectoryMisconfigured,
-    DirectoryUnavailable,
-    PassgateError,
-)
+from passgate.directory import results
+from passgate.directory.results import UnusableServer, connecting, translated_ldap_errors
+from passgate.errors import DirectoryUnavailable
 
 log = logging.getLogger(__name__)
-
-# Results that mean "the server is there but cannot serve now".
-UNAVAILABLE_RESULTS = frozenset({51, 52})  # busy, unavailable
-
-
-@contextlib.contextmanager
-def translated_ldap_errors(action: str) -> Iterator[None]:
-    """Turn ldap3's exceptions into passgate's; passgate's own errors pass through."""
-    try:
-        yield
-    except PassgateError:
-        raise
-    except (ldap_exc.LDAPCommunicationError, ldap_exc.LDAPStartTLSError, OSError) as exc:
-        timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc)
-        raise DirectoryUnavailable(
-            f"{action}: {type(exc).__name__}: {exc}", timed_out=timed_out
-        ) from None
-    except ldap_exc.LDAPException as exc:
-        raise PassgateError(f"{action}: {type(exc).__name__}: {exc}") from None
 
 
 # ldap3 wraps ssl's message in tuples and reprs: find the part that explains.
@@ -84,7 +62,7 @@ class Connector:
         self, user: str | None = None, password: str | bytes | None = None
     ) -> ldap3.Connection:
         """An open (TLS-protected where configured) connection that is not bound yet."""
-        last: Exception | None = None
+        last: str | None = None
         # A fresh Server per attempt: ldap3 marks an address that failed once
         # as unavailable for several seconds, shared by every thread; the
         # failover order is ours to decide.
@@ -106,27 +84,23 @@ class Connector:
                 check_names=False,
             )
             try:
-                conn.open()
-                if self._settings.ldap_start_tls and not server.ssl and not conn.start_tls():
-                    raise ldap_exc.LDAPStartTLSError(f"StartTLS refused: {conn.result}")
+                with connecting():
+                    conn.open()
+                    if self._settings.ldap_start_tls and not server.ssl and not conn.start_tls():
+                        raise UnusableServer(f"StartTLS refused: {conn.result}")
                 return conn
-            except (
-                ldap_exc.LDAPCommunicationError,
-                ldap_exc.LDAPStartTLSError,
-                ldap_exc.LDAPCertificateError,
-                OSError,
-            ) as exc:
-                self.last_failure = self._unusable(url, exc)
+            except UnusableServer as lost:
+                self.last_failure = self._unusable(url, lost)
                 log.warning("%s", self.last_failure)
-                last = exc
+                last = lost.reason
                 close_quietly(conn)
         raise DirectoryUnavailable(f"no directory server answered (last error: {last})")
 
-    def _unusable(self, url: str, exc: Exception) -> str:
+    def _unusable(self, url: str, lost: UnusableServer) -> str:
         """One log line an operator can act on; a TLS refusal says which CAs were used."""
-        text = str(exc)
+        text = lost.reason
         found = TLS_VERIFY_FAILURE.search(text)
-        if isinstance(exc, ldap_exc.LDAPCertificateError) or "match any name" in text:
+        if lost.certificate or "match any name" in text:
             names = ", ".join(re.findall(r"\('(?:DNS|IP Address)', '([^']*)'\)", text)) or "?"
             return (
                 f"TLS certificate of {url} not trusted: it names {names}, not the host "
@@ -145,20 +119,49 @@ class Connector:
         settings = self._settings
         credential = settings.ldap_bind_credential.get_secret_value().encode("utf-8")  # unprepared
         conn = self.open(settings.ldap_bind_dn, credential)
-        with translated_ldap_errors("service account bind"):
-            if not conn.bind():
-                result = conn.result
-                close_quietly(conn)
-                code = result.get("result")
-                if code in UNAVAILABLE_RESULTS:
-                    raise DirectoryUnavailable(f"service bind: result {code}")
-                raise DirectoryMisconfigured(
-                    f"the directory refused the service account bind "
-                    f"({code} {result.get('description')}: {result.get('message')})"
-                )
+        try:
+            with translated_ldap_errors("service account bind"):
+                conn.bind()
+            results.check_service_bind(conn.result)
+        except BaseException:
+            close_quietly(conn)
+            raise
         return conn
 
 
 def close_quietly(conn: ldap3.Connection) -> None:
     with contextlib.suppress(Exception):
         conn.unbind()
+
+
+def bind_password(password: str) -> bytes:
+    """The password as the bind sends it: UTF-8, exactly as the password modify sets it.
+
+    ldap3 runs SASLprep on a ``str`` password (and raises on characters it
+    prohibits, such as control characters); it sends ``bytes`` unchanged.
+    The extended operation carries the new password unprepared, and so do
+    OpenLDAP's tools and Keycloak, so the bind must too: what was set is
+    what is checked, and any string is at worst a wrong password.
+    """
+    return password.encode("utf-8")
+
+
+def scrub(conn: ldap3.Connection) -> None:
+    """Forget the last password a pooled connection saw (ldap3 keeps the last request)."""
+    conn.password = None
+    conn.request = None
+
+
+class Stopwatch:
+    """Times LDAP operations for the metrics: ``observe(operation, seconds)``."""
+
+    def __init__(self) -> None:
+        self.observe: Callable[[str, float], None] = lambda operation, seconds: None
+
+    @contextlib.contextmanager
+    def timed(self, operation: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.observe(operation, time.perf_counter() - started)

@@ -48,7 +48,6 @@ class ConnectionPool:
         self._lock = threading.Lock()
         self.created = 0
         self.discarded = 0
-        self.in_use = 0
 
     def _take(self) -> tuple[ldap3.Connection, bool]:
         """A connection, and whether it was reused (reused ones may turn out stale)."""
@@ -63,24 +62,17 @@ class ConnectionPool:
                     continue
                 found = idle.conn
                 break
-            self.in_use += 1
         for conn in stale:
             self._close(conn)
         if found is not None:
             return found, True
-        try:
-            conn = self._factory()
-        except BaseException:
-            with self._lock:
-                self.in_use -= 1
-            raise
+        conn = self._factory()
         with self._lock:
             self.created += 1
         return conn, False
 
     def _give_back(self, conn: ldap3.Connection, healthy: bool) -> None:
         with self._lock:
-            self.in_use -= 1
             keep = healthy and not conn.closed and len(self._idle) < self._max_idle_connections
             if keep:
                 self._idle.append(_Idle(conn, self._clock()))

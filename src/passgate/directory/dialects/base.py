@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 import ldap3
 
-from passgate.directory import outcomes, ppolicy
+from passgate.directory import ppolicy, results
+from passgate.directory.base import EntryReader
 from passgate.directory.ppolicy import PolicyResponse
+from passgate.directory.results import MustSetAsService
+from passgate.directory.rootdse import AD_CAPABILITY, RootDse, all_values, first_value
 from passgate.errors import PasswordPolicyRejected
 from passgate.policy.model import DirectoryPolicy
 from passgate.policy.read import OPENLDAP_FIELDS, attributes_of, first_values, policy_from
@@ -26,69 +27,18 @@ from passgate.vendors import VendorFacts
 log = logging.getLogger(__name__)
 
 PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"
-AD_CAPABILITY = "1.2.840.113556.1.4.800"  # LDAP_CAP_ACTIVE_DIRECTORY_OID
 
-
-class MustSetAsService(Exception):
-    """The bind proved the old password but the directory lets the user do nothing.
-
-    (Active Directory: must change at next logon, or expired.) Only a
-    privileged account can set the password there.
-    """
-
-
-class PolicyReader(Protocol):
-    """Reads attributes as the service account (for a dialect that needs the policy)."""
-
-    def read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
-        """The entry's values, or None when it cannot be read."""
-        ...
-
-
-def all_values(value: object) -> list[str]:
-    """An attribute as ldap3 returns it (one value, a list, or nothing) as strings."""
-    if value is None:
-        return []
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
-def first_value(value: object) -> str:
-    values = all_values(value)
-    return values[0] if values else ""
-
-
-@dataclass(frozen=True)
-class RootDse:
-    vendor_name: str = ""
-    vendor_version: str = ""
-    extensions: frozenset[str] = frozenset()
-    controls: frozenset[str] = frozenset()
-    capabilities: frozenset[str] = frozenset()
-
-    #: What :meth:`from_entry` reads.
-    ATTRIBUTES: ClassVar[tuple[str, ...]] = (
-        "vendorName",
-        "vendorVersion",
-        "supportedExtension",
-        "supportedControl",
-        "supportedCapabilities",
-    )
-
-    @classmethod
-    def from_entry(cls, entry: Mapping[str, object]) -> RootDse:
-        return cls(
-            vendor_name=first_value(entry.get("vendorName")),
-            vendor_version=first_value(entry.get("vendorVersion")),
-            extensions=frozenset(all_values(entry.get("supportedExtension"))),
-            controls=frozenset(all_values(entry.get("supportedControl"))),
-            capabilities=frozenset(all_values(entry.get("supportedCapabilities"))),
-        )
-
-    @property
-    def is_active_directory(self) -> bool:
-        return AD_CAPABILITY in self.capabilities
+# Formerly defined here; kept importable for check and third-party dialects.
+__all__ = [
+    "AD_CAPABILITY",
+    "PASSWORD_MODIFY_OID",
+    "Dialect",
+    "EntryReader",
+    "MustSetAsService",
+    "RootDse",
+    "all_values",
+    "first_value",
+]
 
 
 class Dialect:
@@ -128,13 +78,13 @@ class Dialect:
     def verify_old_password(self, conn: ldap3.Connection) -> PolicyResponse | None:
         """Bind as the user; raise what a refusal means (MustSetAsService included)."""
         conn.bind(controls=[ppolicy.request_control()])
-        return outcomes.check_bind(conn.result)
+        return results.check_bind(conn.result)
 
     def set_password(self, conn: ldap3.Connection, dn: str, old: str, new: str) -> None:
         """Set the new password on the user's own bound connection.
 
-        ldap3's LDAPCommunicationError is left to propagate: the caller finds
-        out what the directory did.
+        ldap3's exceptions are left to propagate: the caller translates them,
+        and finds out what the directory did when the connection was lost.
         """
         if self.use_password_modify:
             # UTF-8 bytes, as the bind sends them (ldap3 would SASLprep a str).
@@ -154,16 +104,16 @@ class Dialect:
                 },
                 controls=[ppolicy.request_control()],
             )
-        outcomes.check_password_modify(conn.result, same_as_old=old == new)
+        results.check_password_modify(conn.result, same_as_old=old == new)
 
     def refine_rejection(
-        self, error: PasswordPolicyRejected, dn: str, new_password: str, policy: PolicyReader
+        self, error: PasswordPolicyRejected, dn: str, new_password: str, reader: EntryReader
     ) -> PasswordPolicyRejected:
         """A chance to make a vague refusal exact from the effective policy; kept as is here."""
         return error
 
     def read_policy(
-        self, reader: PolicyReader, dn: str | None, default_policy_dn: str | None
+        self, reader: EntryReader, dn: str | None, default_policy_dn: str | None
     ) -> DirectoryPolicy | None:
         """The ppolicy entry that applies: the entry's ``pwdPolicySubentry``, else the default.
 

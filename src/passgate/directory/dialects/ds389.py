@@ -14,7 +14,8 @@ import logging
 from typing import ClassVar
 
 from passgate.directory import ppolicy
-from passgate.directory.dialects.base import PASSWORD_MODIFY_OID, Dialect, PolicyReader
+from passgate.directory.base import EntryReader
+from passgate.directory.dialects.base import PASSWORD_MODIFY_OID, Dialect
 from passgate.errors import PasswordPolicyRejected, PolicyReason
 from passgate.policy.model import DirectoryPolicy
 from passgate.policy.read import (
@@ -42,11 +43,11 @@ class Ds389Dialect(Dialect):
     )
 
     def refine_rejection(
-        self, error: PasswordPolicyRejected, dn: str, new_password: str, policy: PolicyReader
+        self, error: PasswordPolicyRejected, dn: str, new_password: str, reader: EntryReader
     ) -> PasswordPolicyRejected:
         if error.reason is not PolicyReason.QUALITY:
             return error
-        found = self.read_policy(policy, dn, None)
+        found = self.read_policy(reader, dn, None)
         if (
             found is not None
             and found.min_length is not None
@@ -56,7 +57,7 @@ class Ds389Dialect(Dialect):
         return error
 
     def read_policy(
-        self, reader: PolicyReader, dn: str | None, default_policy_dn: str | None
+        self, reader: EntryReader, dn: str | None, default_policy_dn: str | None
     ) -> DirectoryPolicy | None:
         """The user's own policy (``pwdpolicysubentry``), else the global one in cn=config.
 

@@ -1,0 +1,188 @@
+"""Finding users, as the service account: the lookup, its short-lived cache, entry reads.
+
+Lookups and reads run on pooled connections bound as the service account
+(``PASSGATE_LDAP_BIND_DN``); a pooled connection the server dropped is
+replaced once, a silent server is not waited for twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import ldap3
+from cachetools import TTLCache
+
+from passgate.directory import results
+from passgate.directory.connection import Connector, Stopwatch
+from passgate.directory.mappers import UserMapper, UserQuery
+from passgate.directory.pool import ConnectionPool
+from passgate.directory.results import translated_ldap_errors
+from passgate.directory.rootdse import all_values
+from passgate.errors import AmbiguousUser, DirectoryUnavailable, PassgateError, UserNotFound
+
+T = TypeVar("T")
+_SCOPES = {"base": ldap3.BASE, "one": ldap3.LEVEL, "sub": ldap3.SUBTREE}
+MAX_CACHED_DNS = 100_000
+
+
+class ServiceAccount:
+    """Runs operations on pooled connections bound as the service account.
+
+    Also the :class:`~passgate.directory.base.EntryReader` a dialect reads policies with.
+    """
+
+    def __init__(
+        self,
+        connector: Connector,
+        stopwatch: Stopwatch,
+        *,
+        pool_size: int,
+        pool_max_idle: float,
+    ) -> None:
+        self._stopwatch = stopwatch
+        self.pool = ConnectionPool(
+            connector.service_connection,
+            max_idle_connections=pool_size,
+            max_idle_seconds=pool_max_idle,
+        )
+
+    def run(self, what: str, action: Callable[[ldap3.Connection], T]) -> T:
+        """Run on a pooled service connection; a stale reused one is replaced once."""
+        for attempt in (1, 2):
+            with self.pool.connection() as (conn, reused):
+                try:
+                    with translated_ldap_errors(what):
+                        return action(conn)
+                except DirectoryUnavailable as exc:
+                    if not (reused and attempt == 1) or exc.timed_out:
+                        raise
+                    self.pool.discard(conn)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
+        """An entry's attributes, or None when it cannot be read."""
+
+        def read_entry(conn: ldap3.Connection) -> dict[str, list[str]] | None:
+            with self._stopwatch.timed("read"):
+                found = conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes)
+            if not found or not conn.response:
+                return None
+            raw = conn.response[0].get("attributes", {})
+            return {k: all_values(vals) for k, vals in raw.items()}
+
+        try:
+            return self.run("read", read_entry)
+        except PassgateError:
+            return None
+
+    def ping(self) -> None:
+        """Raise unless the directory answers the service account (readiness)."""
+
+        def root_dse(conn: ldap3.Connection) -> None:
+            with self._stopwatch.timed("ping"):
+                conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["1.1"])
+            results.check_ping(conn.result)
+
+        self.run("readiness check", root_dse)
+
+
+class DnCache:
+    """userId/username -> DN for a short time; only hits are cached, never a 404.
+
+    A ``ttl`` of 0 turns it off. Shared by the request threads, hence the lock
+    (cachetools' caches are not thread-safe).
+    """
+
+    def __init__(self, ttl: float, timer: Callable[[], float] = time.monotonic) -> None:
+        self._cache: TTLCache[UserQuery, str] | None = (
+            TTLCache(maxsize=MAX_CACHED_DNS, ttl=ttl, timer=timer) if ttl > 0 else None
+        )
+        self._lock = threading.Lock()
+
+    def get(self, query: UserQuery) -> str | None:
+        if self._cache is None:
+            return None
+        with self._lock:
+            return self._cache.get(query)
+
+    def put(self, query: UserQuery, dn: str) -> None:
+        if self._cache is None:
+            return
+        with self._lock:
+            self._cache[query] = dn
+
+
+class UserLookup:
+    """From a userId or a username to the one entry's DN, and the names on that entry."""
+
+    def __init__(
+        self,
+        service: ServiceAccount,
+        mapper: UserMapper,
+        stopwatch: Stopwatch,
+        *,
+        time_limit: int,
+        dn_cache_ttl: float,
+        name_attributes: tuple[str, ...],
+    ) -> None:
+        self._service = service
+        self._mapper = mapper
+        self._stopwatch = stopwatch
+        self._time_limit = time_limit
+        self._cache = DnCache(dn_cache_ttl)
+        self._name_attributes = name_attributes
+
+    def user_dn_for(self, user_id: str, *, refresh: bool = False) -> str:
+        return self._find_one(self._mapper.query_for_user_id(user_id), refresh)
+
+    def user_dn_for_username(self, username: str, *, refresh: bool = False) -> str:
+        return self._find_one(self._mapper.query_for_username(username), refresh)
+
+    def _find_one(self, query: UserQuery, refresh: bool) -> str:
+        if not refresh:
+            cached = self._cache.get(query)
+            if cached is not None:
+                return cached
+        result, dns = self._service.run("user lookup", lambda conn: self._search(conn, query))
+        # Read after the connection went back: a refusal leaves it usable.
+        results.check_lookup(result, base=query.scope == "base")
+        if not dns:
+            raise UserNotFound(f"no entry matches {query.filter}")
+        if len(dns) > 1:
+            raise AmbiguousUser(f"several entries match {query.filter}: {dns}")
+        self._cache.put(query, dns[0])
+        return dns[0]
+
+    def _search(
+        self, conn: ldap3.Connection, query: UserQuery
+    ) -> tuple[dict[str, object], list[str]]:
+        with self._stopwatch.timed("search"):
+            conn.search(
+                query.base,
+                query.filter,
+                search_scope=_SCOPES[query.scope],
+                attributes=[ldap3.NO_ATTRIBUTES],
+                size_limit=2,  # two are enough to know it is ambiguous
+                time_limit=self._time_limit,
+            )
+        dns = [r["dn"] for r in conn.response or [] if r.get("type") == "searchResEntry"]
+        return dict(conn.result), dns
+
+    def names_of(self, dn: str) -> list[str]:
+        """The entry's username (from its RDN when that is the username attribute) and
+        the values of the configured name attributes (cn, givenName, sn, mail ...)."""
+        names: list[str] = []
+        wanted = list(self._name_attributes)
+        username_attribute = self._mapper.username_attribute
+        rdn = ldap3.utils.dn.parse_dn(dn, escape=False)[0] if dn else None
+        if rdn is not None and rdn[0].lower() == username_attribute.lower():
+            names.append(rdn[1])
+        else:
+            wanted.append(username_attribute)
+        if wanted:
+            for values in (self._service.read(dn, wanted) or {}).values():
+                names.extend(values)
+        return names
