@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import traceback
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 from passgate import __version__
-from passgate.api import openapi, routes_ops, routes_policy, routes_v1, routes_workspace
-from passgate.api.deps import Components, LdapThreads, Readiness
-from passgate.api.error_table import INTERNAL, spec_for
+from passgate.api import openapi, routes_ops, routes_v1, routes_workspace
+from passgate.api.components import Components, Readiness, Threads
 from passgate.api.observe import request_id_from
-from passgate.api.presenters import v1_error, workspace_error
+from passgate.api.routing import presenter_for
 from passgate.auth.authenticator import authenticator_from_settings
 from passgate.auth.base import Authenticator
 from passgate.config import Settings, env_name
@@ -129,25 +129,9 @@ class ResponseGuard:
                 type(exc).__name__,
                 frames,
             )
-            if not started:
-                response = present_error(scope.get("path", ""), PassgateError())
+            if not started:  # in the shape of the route that matched (v1's if none did)
+                response = presenter_for(scope)(PassgateError(), Request(scope))
                 await response(scope, receive, guarded_send)
-
-
-def present_error(path: str, error: PassgateError) -> JSONResponse:
-    """Each endpoint family answers errors in its own shape."""
-    if path.startswith(routes_workspace.PREFIX):
-        return workspace_error(error, path)
-    return v1_error(error)
-
-
-def _log_error(request: Request, error: PassgateError) -> None:
-    spec = spec_for(error)
-    where = f"{request.method} {request.url.path}"
-    if spec is INTERNAL:
-        log.error("%s -> %s: %s", where, spec.code, error.log_message or type(error).__name__)
-    else:
-        log.info("%s -> %s: %s", where, spec.code, error.log_message or type(error).__name__)
 
 
 def app_from_environment() -> FastAPI:
@@ -168,7 +152,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """
     yield
     parts: Components = app.state.components
-    parts.ldap_threads.shutdown()
+    parts.threads.shutdown()
     parts.auditor.close()
     directory = parts.service.directory
     if isinstance(directory, LdapDirectory):
@@ -184,12 +168,7 @@ def create_app(
     limiter: AttemptLimiter | None = None,
 ) -> FastAPI:
     """Build the service. Tests pass their own directory or authenticator."""
-    app = FastAPI(
-        title="passgate",
-        version=__version__,
-        description="Change a password in an LDAP directory, verified by a bind as the user.",
-        lifespan=_lifespan,
-    )
+    app = _routed(lifespan=_lifespan)
     the_directory = directory or directory_from_settings(settings)
     service = PasswordService(the_directory, rules_from_settings(settings))
     metrics = Metrics()
@@ -203,23 +182,33 @@ def create_app(
         settings=settings,
         authenticator=authenticator or authenticator_from_settings(settings),
         service=service,
-        ldap_threads=LdapThreads(settings.ldap_max_concurrency),
+        threads=Threads(settings.ldap_max_concurrency),
         limiter=the_limiter,
         trusted_proxies=settings.trusted_proxy_networks,
         metrics=metrics,
         auditor=Auditor(settings.audit_log),
         readiness=Readiness(service.ping, settings.ready_cache_seconds),
     )
+    app.add_middleware(ResponseGuard)
+    return app
+
+
+def _routed(lifespan: Lifespan[FastAPI] | None = None) -> FastAPI:
+    """The routers (each answers errors in its family's shape) and the generated document."""
+    app = FastAPI(
+        title="passgate",
+        version=__version__,
+        description="Change a password in an LDAP directory, verified by a bind as the user.",
+        lifespan=lifespan,
+    )
     app.include_router(routes_ops.router)
     app.include_router(routes_v1.router)
     app.include_router(routes_workspace.router)
-    app.include_router(routes_policy.router)
-    openapi.install(app)
-    app.add_middleware(ResponseGuard)
-
-    @app.exception_handler(PassgateError)
-    async def passgate_error(request: Request, exc: PassgateError) -> JSONResponse:
-        _log_error(request, exc)
-        return present_error(request.url.path, exc)
-
+    openapi.drop_validation_422(app)
     return app
+
+
+def schema_document() -> str:
+    """The OpenAPI document as published in ``docs/openapi.json`` (no settings needed)."""
+    document = _routed().openapi()
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

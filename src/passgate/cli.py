@@ -86,7 +86,7 @@ def _from_keycloak(args: argparse.Namespace) -> int:
 
 
 def _openapi(args: argparse.Namespace) -> int:
-    from passgate.api.openapi import schema_document
+    from passgate.app import schema_document
 
     sys.stdout.write(schema_document())
     return 0

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from passgate.api.openapi import schema_document
-from passgate.app import create_app
+from passgate.app import create_app, schema_document
 from passgate.config import load_settings
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"

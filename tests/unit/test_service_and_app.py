@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import cast
 
 import pytest
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from passgate.api.routing import V1Route, WorkspaceRoute
 from passgate.app import create_app
 from passgate.auth.base import Caller, CallerKind, Credentials
 from passgate.config import load_settings
@@ -17,6 +23,7 @@ from passgate.directory.base import PoolStats
 from passgate.errors import (
     DirectoryUnavailable,
     IncorrectOldPassword,
+    InvalidCredentials,
     PasswordPolicyRejected,
     PolicyReason,
     UserNotFound,
@@ -77,10 +84,19 @@ class FakeBound:
 
 
 class FixedAuthenticator:
+    def __init__(self) -> None:
+        self.refuse = False  # as a bad token would be
+        self.io = False  # as a token whose key must be fetched first would be
+        self.threads: list[str] = []
+
     def needs_io(self, credentials: Credentials) -> bool:
-        return False
+        return self.io
 
     def authenticate(self, credentials: Credentials) -> Caller:
+        if self.io:
+            self.threads.append(threading.current_thread().name)
+        if self.refuse:
+            raise InvalidCredentials("refused")
         return Caller(CallerKind.USER, "a", user_id="a" * 24)
 
 
@@ -189,3 +205,99 @@ def test_directory_refusals_are_explained_from_its_policy() -> None:
             "a" * 24, SecretStr("Old-Passw0rd!"), SecretStr("New-Passw0rd!")
         )
     assert caught.value.message == "The new password must not be one of your last 5 passwords."
+
+
+def test_unexpected_exception_in_a_workspace_route_is_its_500(
+    client: TestClient, fake: FakeDirectory
+) -> None:
+    fake.fail_with = RuntimeError("boom")
+    response = client.post(
+        "/api/workspace/account/change-password",
+        json={"CurrentPassword": "Old-Passw0rd!", "NewPassword": "New-Passw0rd!"},
+        headers={"Authorization": "Bearer x"},
+    )
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Internal Server Error",
+        "status": 500,
+        "detail": "Internal error",
+        "instance": "/api/workspace/account/change-password",
+    }
+
+
+def test_fastapis_own_validation_is_a_1001_in_each_familys_shape(client: TestClient) -> None:
+    """A route parameter FastAPI validates (passgate's routes have none yet) never sends 422."""
+    v1 = APIRouter(route_class=V1Route)
+    workspace = APIRouter(route_class=WorkspaceRoute)
+
+    @v1.get("/v1/typed")
+    @workspace.get("/api/workspace/typed")
+    async def typed(count: int) -> dict[str, int]:
+        return {"count": count}
+
+    app = cast(FastAPI, client.app)
+    app.include_router(v1)
+    app.include_router(workspace)
+    response = client.get("/v1/typed", params={"count": "many"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == 1001
+    assert response.json()["error"]["details"][0]["field"] == "count"
+    response = client.get("/api/workspace/typed")
+    assert response.status_code == 400
+    assert [(e["Code"], e["Field"]) for e in response.json()["Errors"]] == [("Required", "count")]
+    assert client.get("/v1/typed", params={"count": "3"}).json() == {"count": 3}
+
+
+def test_refusals_raised_by_dependencies_are_counted_and_audited(
+    fake: FakeDirectory, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        _env_file=None,
+        ldap_connection_url="ldap://127.0.0.1:1",
+        ldap_bind_dn="cn=x",
+        ldap_bind_credential="y",
+        ldap_users_dn="dc=x",
+        api_keys_file="/nonexistent-but-unused.json",
+        audit_log=str(tmp_path / "audit.jsonl"),
+    )
+    refusing = FixedAuthenticator()
+    refusing.refuse = True
+    app = create_app(settings, directory=fake, authenticator=refusing)
+    client = TestClient(app)
+    assert post(client).status_code == 401  # the caller dependency refuses
+    refusing.refuse = False
+    response = client.post(
+        f"/v1/users/{'a' * 24}/change-password",
+        json={"oldPassword": "short"},
+        headers={"Authorization": "Bearer x"},
+    )
+    assert response.status_code == 400  # the body dependency refuses
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(d["outcome"], d["caller"], d["target_user_id"]) for d in lines] == [
+        (4001, None, "a" * 24),
+        (1001, "a", "a" * 24),
+    ]
+    metrics = client.get("/metrics").text
+    for outcome in ("4001", "1001"):
+        assert (
+            f'passgate_requests_total{{endpoint="v1_change_password",outcome="{outcome}"}} 1.0'
+            in (metrics)
+        )
+
+
+def test_a_jwks_fetch_runs_on_the_same_threads_as_the_directory(fake: FakeDirectory) -> None:
+    settings = load_settings(
+        _env_file=None,
+        ldap_connection_url="ldap://127.0.0.1:1",
+        ldap_bind_dn="cn=x",
+        ldap_bind_credential="y",
+        ldap_users_dn="dc=x",
+        api_keys_file="/nonexistent-but-unused.json",
+    )
+    fetching = FixedAuthenticator()
+    fetching.io = True
+    client = TestClient(create_app(settings, directory=fake, authenticator=fetching))
+    assert post(client).status_code == 200
+    assert fetching.threads == ["ldap_0"]

@@ -2,7 +2,9 @@
 
 JSON, ``application/x-www-form-urlencoded`` and ``multipart/form-data`` all
 become a flat ``dict`` of field name to value; anything else is a
-validation failure naming the ``body``.
+validation failure naming the ``body``. A dependency reads it (not a
+FastAPI body parameter): FastAPI reads its own bodies before any dependency
+runs, and the contract wants authentication checked first.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 import uuid
@@ -12,11 +13,13 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from passgate.api.client_address import client_address
-from passgate.api.deps import Components
-from passgate.api.error_table import spec_for
+from passgate.api.components import Components
+from passgate.api.error_table import INTERNAL, spec_for
 from passgate.auth.base import Caller
 from passgate.errors import PassgateError, PasswordPolicyRejected
 from passgate.observability import AuditRecord, now_iso
+
+log = logging.getLogger("passgate")
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
@@ -72,3 +75,13 @@ async def observed(
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
             )
+
+
+def log_refusal(request: Request, error: PassgateError) -> None:
+    """One line per refused request: the contract code, and why (never a password)."""
+    spec = spec_for(error)
+    where = f"{request.method} {request.url.path}"
+    if spec is INTERNAL:
+        log.error("%s -> %s: %s", where, spec.code, error.log_message or type(error).__name__)
+    else:
+        log.info("%s -> %s: %s", where, spec.code, error.log_message or type(error).__name__)

@@ -1,106 +1,34 @@
-"""The OpenAPI description of both endpoints: bodies, every answer, its schema and examples.
+"""What the routes declare for the OpenAPI document that FastAPI cannot infer.
 
-The routes read their bodies themselves (three media types, exact contract
-errors), so FastAPI cannot infer any of this; it is written here once, as
-pydantic models, and the examples are made by the same presenters that
-answer real requests, so they cannot drift from what is sent.
+FastAPI generates the document: paths and parameters from the routes, the
+security schemes from the caller dependencies, every schema from the
+models in :mod:`.models` (``responses=`` with ``model=`` per status). Here
+are only what it cannot know: the examples (made by the same presenters
+that answer real requests, so they cannot drift), the sentences that
+describe each status, the ``Retry-After`` and ``WWW-Authenticate`` headers,
+the body that a dependency reads in three media types, and the problem
+details' media type. And one removal: FastAPI documents a 422 for every
+route with parameters, which passgate never sends (it answers 400 / 1001).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from passgate import errors as e
-from passgate.api.error_table import INTERNAL, TABLE, ErrorSpec
-from passgate.api.presenters import v1_error, v1_success, workspace_error, workspace_success
+from passgate.api.error_table import spec_for
+from passgate.api.models import ProblemDetails, V1Error, WorkspaceEnvelope
+from passgate.api.presenters import ENVELOPE_STATUSES, v1_error, workspace_error
+from passgate.policy.model import DirectoryPolicy, EffectivePolicy, LocalPolicy
 
-PASSWORD = {"type": "string", "minLength": 8, "maxLength": 128, "format": "password"}
-OBJECT_ID_PATTERN = "^[a-fA-F0-9]{24}$"
-
-
-# -- v1 ------------------------------------------------------------------------------
-
-
-class ChangePasswordV1(BaseModel):
-    oldPassword: str = Field(min_length=8, max_length=128, json_schema_extra={"format": "password"})
-    newPassword: str = Field(min_length=8, max_length=128, json_schema_extra={"format": "password"})
-
-
-class PasswordChanged(BaseModel):
-    passwordChanged: str = Field(examples=["OK"])
-
-
-class V1Success(BaseModel):
-    status: bool = Field(examples=[True])
-    data: PasswordChanged
-
-
-class ErrorDetail(BaseModel):
-    field: str
-    reason: str
-    message: str | None = Field(
-        default=None, description="policy refusals: the rule and its limit, for the person"
-    )
-
-
-class V1ErrorBody(BaseModel):
-    code: int
-    message: str
-    details: list[ErrorDetail] | None = None
-
-
-class V1Error(BaseModel):
-    status: bool = Field(examples=[False])
-    error: V1ErrorBody
-
-
-# -- workspace -----------------------------------------------------------------------
-
-
-class ChangePasswordWorkspace(BaseModel):
-    model_config = ConfigDict(title="ChangePasswordWorkspace")
-
-    CurrentPassword: str | None = None
-    NewPassword: str | None = None
-
-
-class WorkspaceItem(BaseModel):
-    Code: str
-    Message: str
-    Target: str | None
-    Field_: str | None = Field(alias="Field")
-    Metadata: dict[str, str]
-    Type: int = Field(description="0 validation, 1 business rule, 2 system")
-    Severity: int = Field(description="0 info, 1 warning, 2 error")
-
-
-class WorkspaceData(BaseModel):
-    PasswordChanged: bool
-
-
-class WorkspaceEnvelope(BaseModel):
-    Data: WorkspaceData
-    Errors: list[WorkspaceItem]
-    Warnings: list[WorkspaceItem]
-    Success: bool
-
-
-class ProblemDetails(BaseModel):
-    """RFC 7807 problem details (``application/problem+json``)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-
-
-# -- examples, made by the presenters ----------------------------------------------------
+Responses = dict[int | str, dict[str, Any]]
+MEDIA_TYPES = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
 
 EXAMPLE_ERRORS: dict[str, e.PassgateError] = {
     "validation": e.ValidationFailed(
@@ -121,59 +49,7 @@ EXAMPLE_ERRORS: dict[str, e.PassgateError] = {
     "unavailable": e.DirectoryUnavailable(),
     "internal": e.PassgateError(),
 }
-
-
-def _spec(error: e.PassgateError) -> ErrorSpec:
-    return TABLE.get(type(error), INTERNAL)
-
-
-def _body(response: Any) -> Any:
-    return json.loads(bytes(response.body))
-
-
-def _by_status(present: Any, only: set[str] | None = None) -> dict[int, dict[str, Any]]:
-    grouped: dict[int, dict[str, Any]] = {}
-    for name, error in EXAMPLE_ERRORS.items():
-        if only is not None and name not in only:
-            continue
-        grouped.setdefault(_spec(error).status, {})[name] = {"value": _body(present(error))}
-    return grouped
-
-
-def _responses(
-    success: Any,
-    present: Any,
-    schema_of: Any,
-    descriptions: dict[int, str],
-    only: set[str] | None = None,
-    what: str = "The password was changed.",
-) -> dict[int | str, dict[str, Any]]:
-    responses: dict[int | str, dict[str, Any]] = {
-        200: {
-            "description": what,
-            "content": {"application/json": {"schema": success[0], "example": success[1]}},
-        }
-    }
-    for status, examples in sorted(_by_status(present, only).items()):
-        media, schema = schema_of(status)
-        entry: dict[str, Any] = {
-            "description": descriptions[status],
-            "content": {media: {"schema": schema, "examples": examples}},
-        }
-        if status == 429:
-            entry["headers"] = {
-                "Retry-After": {
-                    "description": "seconds until an attempt is counted again",
-                    "schema": {"type": "integer"},
-                }
-            }
-        if status == 401:
-            entry["headers"] = {
-                "WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}
-            }
-        responses[status] = entry
-    return responses
-
+POLICY_ERRORS = {"no credentials", "bad token", "forbidden", "not found", "internal", "unavailable"}
 
 V1_DESCRIPTIONS = {
     400: "Validation failed (1001), or the directory refused: 5023 incorrect old password, "
@@ -195,240 +71,121 @@ WORKSPACE_DESCRIPTIONS = {
     500: "Problem details: internal error.",
     503: "Problem details: no directory server answered in time.",
 }
+HEADERS = {
+    401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
+    429: {
+        "Retry-After": {
+            "description": "seconds until an attempt is counted again",
+            "schema": {"type": "integer"},
+        }
+    },
+}
+CHANGED = "The password was changed."
+POLICY = "The effective policy: passgate's rules and the directory's."
 
 
-def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+def _body(response: JSONResponse) -> Any:
+    return json.loads(bytes(response.body))
 
 
-def _request_body(model: type[BaseModel], example: dict[str, Any]) -> dict[str, Any]:
+def _examples(
+    present: Callable[[e.PassgateError], JSONResponse], only: set[str] | None
+) -> dict[int, dict[str, Any]]:
+    grouped: dict[int, dict[str, Any]] = {}
+    for name, error in EXAMPLE_ERRORS.items():
+        if only is None or name in only:
+            grouped.setdefault(spec_for(error).status, {})[name] = {"value": _body(present(error))}
+    return dict(sorted(grouped.items()))
+
+
+def _success(model: type[BaseModel], description: str, example: JSONResponse) -> Responses:
     return {
-        "required": True,
-        "content": {
-            media: {"schema": _ref(model), "example": example}
-            for media in (
-                "application/json",
-                "application/x-www-form-urlencoded",
-                "multipart/form-data",
-            )
-        },
+        200: {
+            "model": model,
+            "description": description,
+            "content": {"application/json": {"example": _body(example)}},
+        }
     }
 
 
-def v1_operation() -> dict[str, Any]:
-    def schema_of(status: int) -> tuple[str, dict[str, str]]:
-        return "application/json", _ref(V1Error)
+def v1_responses(
+    model: type[BaseModel], description: str, example: JSONResponse, only: set[str] | None = None
+) -> Responses:
+    """Every answer of a v1 route: its success, and each error in ``V1Error``'s shape."""
+    responses = _success(model, description, example)
+    for status, examples in _examples(v1_error, only).items():
+        responses[status] = {
+            "model": V1Error,
+            "description": V1_DESCRIPTIONS[status],
+            "content": {"application/json": {"examples": examples}},
+            **({"headers": HEADERS[status]} if status in HEADERS else {}),
+        }
+    return responses
 
+
+def workspace_responses(
+    instance: str,
+    model: type[BaseModel],
+    description: str,
+    example: JSONResponse,
+    only: set[str] | None = None,
+) -> Responses:
+    """Every answer of a workspace route: the envelope for 200/400/404, else problem details.
+
+    FastAPI puts a ``model`` under the route's media type (``application/json``);
+    problem details have their own, so their schema is given here, from the model.
+    """
+    responses = _success(model, description, example)
+    present = lambda error: workspace_error(error, instance)  # noqa: E731
+    for status, examples in _examples(present, only).items():
+        entry: dict[str, Any] = {"description": WORKSPACE_DESCRIPTIONS[status]}
+        if status in ENVELOPE_STATUSES:
+            entry["model"] = WorkspaceEnvelope
+            entry["content"] = {"application/json": {"examples": examples}}
+        else:
+            schema = ProblemDetails.model_json_schema()
+            entry["content"] = {
+                "application/problem+json": {"schema": schema, "examples": examples}
+            }
+        if status in HEADERS:
+            entry["headers"] = HEADERS[status]
+        responses[status] = entry
+    return responses
+
+
+def request_body(model: type[BaseModel], example: dict[str, str]) -> dict[str, Any]:
+    """``openapi_extra`` for a body a dependency reads: the model's schema in three media types."""
+    schema = model.model_json_schema()
     return {
-        "summary": "Change a user's password (old password required)",
-        "responses": _responses(
-            (_ref(V1Success), _body(v1_success())), v1_error, schema_of, V1_DESCRIPTIONS
-        ),
-        "openapi_extra": {
-            "requestBody": _request_body(
-                ChangePasswordV1, {"oldPassword": "Old-Passw0rd!", "newPassword": "New-Passw0rd!"}
-            ),
-            "security": [{"bearer": []}, {"apiKey": []}],
-        },
+        "requestBody": {
+            "required": True,
+            "content": {media: {"schema": schema, "example": example} for media in MEDIA_TYPES},
+        }
     }
 
 
-def workspace_operation() -> dict[str, Any]:
-    def schema_of(status: int) -> tuple[str, dict[str, str]]:
-        if status in (400, 404):
-            return "application/json", _ref(WorkspaceEnvelope)
-        return "application/problem+json", _ref(ProblemDetails)
-
-    instance = "/api/workspace/account/change-password"
-    return {
-        "summary": "Change the authenticated user's own password",
-        "responses": _responses(
-            (_ref(WorkspaceEnvelope), _body(workspace_success())),
-            lambda error: workspace_error(error, instance),
-            schema_of,
-            WORKSPACE_DESCRIPTIONS,
-        ),
-        "openapi_extra": {
-            "requestBody": _request_body(
-                ChangePasswordWorkspace,
-                {"CurrentPassword": "Old-Passw0rd!", "NewPassword": "New-Passw0rd!"},
-            ),
-            "security": [{"bearer": []}, {"accessToken": []}],
-        },
-    }
-
-
-# -- the password policy -------------------------------------------------------------
-
-
-class PolicyRule(BaseModel):
-    reason: str = Field(description="the contract's section-4 reason this rule produces")
-    source: str = Field(description="local (passgate) or directory")
-    value: int | None = Field(description="its limit, where it has one")
-    message: str
-
-
-class PasswordPolicy(BaseModel):
-    minLength: int
-    maxLength: int
-    history: int | None
-    minAgeSeconds: int | None
-    maxAgeSeconds: int | None
-    directoryQualityCheck: bool | None
-    minLowercase: int
-    minUppercase: int
-    minDigits: int
-    minSymbols: int
-    notSameAsOld: bool
-    notContainingUsername: bool
-    minStrength: int = Field(description="zxcvbn score 0..4; 0: not checked")
-    forbiddenList: bool
-    directorySource: str | None = Field(description="the entry the directory's rules came from")
-    rules: list[PolicyRule]
-
-
-class V1PolicyResponse(BaseModel):
-    status: bool
-    data: PasswordPolicy
-
-
-class WorkspacePolicyEnvelope(BaseModel):
-    Data: PasswordPolicy
-    Errors: list[WorkspaceItem]
-    Warnings: list[WorkspaceItem]
-    Success: bool
-
-
-def _policy_example() -> dict[str, Any]:
-    from passgate.policy.model import DirectoryPolicy, EffectivePolicy, LocalPolicy
-
+def example_policy() -> EffectivePolicy:
+    """The policy the two policy routes show as their example."""
     directory = DirectoryPolicy(
         "cn=default,ou=policies,dc=example,dc=org", min_length=10, history=3, quality_check=True
     )
-    return EffectivePolicy.of(LocalPolicy(), directory).as_json()
+    return EffectivePolicy.of(LocalPolicy(), directory)
 
 
-POLICY_ERRORS = {"no credentials", "bad token", "forbidden", "not found", "internal", "unavailable"}
-
-
-def policy_v1_operation() -> dict[str, Any]:
-    def schema_of(status: int) -> tuple[str, dict[str, str]]:
-        return "application/json", _ref(V1Error)
-
-    example = {"status": True, "data": _policy_example()}
-    return {
-        "summary": "The password rules that apply to the caller (or, for an admin, to ?userId=)",
-        "responses": _responses(
-            (_ref(V1PolicyResponse), example),
-            v1_error,
-            schema_of,
-            V1_DESCRIPTIONS,
-            POLICY_ERRORS | {"validation"},
-            "The effective policy: passgate's rules and the directory's.",
-        ),
-        "openapi_extra": {
-            "parameters": [
-                {
-                    "name": "userId",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "pattern": OBJECT_ID_PATTERN},
-                    "description": "whose policy (admins; others may name only themselves)",
-                }
-            ],
-            "security": [{"bearer": []}, {"apiKey": []}],
-        },
-    }
-
-
-def policy_workspace_operation() -> dict[str, Any]:
-    def schema_of(status: int) -> tuple[str, dict[str, str]]:
-        if status in (400, 404):
-            return "application/json", _ref(WorkspaceEnvelope)
-        return "application/problem+json", _ref(ProblemDetails)
-
-    instance = "/api/workspace/account/password-policy"
-    example = {"Data": _policy_example(), "Errors": [], "Warnings": [], "Success": True}
-    return {
-        "summary": "The password rules that apply to the authenticated user",
-        "responses": _responses(
-            (_ref(WorkspacePolicyEnvelope), example),
-            lambda error: workspace_error(error, instance),
-            schema_of,
-            WORKSPACE_DESCRIPTIONS,
-            POLICY_ERRORS,
-            "The effective policy: passgate's rules and the directory's.",
-        ),
-        "openapi_extra": {"security": [{"bearer": []}, {"accessToken": []}]},
-    }
-
-
-MODELS: list[type[BaseModel]] = [
-    ChangePasswordV1,
-    V1Success,
-    V1Error,
-    ChangePasswordWorkspace,
-    WorkspaceEnvelope,
-    ProblemDetails,
-    V1PolicyResponse,
-    WorkspacePolicyEnvelope,
-]
-
-
-def install(app: FastAPI) -> None:
-    """Replace FastAPI's inferred schema by the full one (computed once, on first use)."""
+def drop_validation_422(app: FastAPI) -> None:
+    """FastAPI's generated document, without the 422 that passgate never answers."""
+    generate = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-            )
-            components = schema.setdefault("components", {})
-            schemas = components.setdefault("schemas", {})
-            for name in ("HTTPValidationError", "ValidationError"):
-                schemas.pop(name, None)  # FastAPI's 422: passgate never answers it
-            for model in MODELS:
-                found = model.model_json_schema(ref_template="#/components/schemas/{model}")
-                schemas.update(found.pop("$defs", {}))
-                schemas[model.__name__] = found
-            components["securitySchemes"] = {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-                "accessToken": {"type": "apiKey", "in": "query", "name": "access_token"},
-            }
-            v1 = schema["paths"]["/v1/users/{userId}/change-password"]["post"]
-            for parameter in v1.get("parameters", []):
-                if parameter["name"] == "userId":
-                    parameter["schema"] = {"type": "string", "pattern": OBJECT_ID_PATTERN}
-                    parameter["description"] = "the user's 24-hex id (MongoDB ObjectId style)"
+        schema = app.openapi_schema
+        if schema is None:
+            schema = generate()  # FastAPI keeps it in app.openapi_schema
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
                     operation.get("responses", {}).pop("422", None)
-            app.openapi_schema = schema
-        return app.openapi_schema
+            schemas = schema.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+        return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def schema_document() -> str:
-    """The OpenAPI document as published in ``docs/openapi.json`` (no settings needed)."""
-    from passgate.api import routes_ops, routes_policy, routes_v1, routes_workspace
-
-    app = FastAPI(
-        title="passgate",
-        version=_version(),
-        description="Change a password in an LDAP directory, verified by a bind as the user.",
-    )
-    for module in (routes_ops, routes_v1, routes_workspace, routes_policy):
-        app.include_router(module.router)
-    install(app)
-    return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"
-
-
-def _version() -> str:
-    from passgate import __version__
-
-    return __version__

@@ -1,4 +1,4 @@
-"""How each endpoint writes an answer.
+"""How each endpoint family writes an answer, built from the models in :mod:`.models`.
 
 v1 (contract section 1): ``{"status", "data"}`` / ``{"status", "error"}``.
 Workspace (contract section 2): the ``{Data, Errors, Warnings, Success}``
@@ -8,11 +8,25 @@ envelope for 200, 400 and 404, RFC 7807 problem details for the rest.
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
 
 from fastapi.responses import JSONResponse
 
 from passgate.api.error_table import ErrorSpec, spec_for
+from passgate.api.models import (
+    ErrorDetail,
+    PasswordChanged,
+    PasswordPolicy,
+    PolicyRule,
+    ProblemDetails,
+    V1Error,
+    V1ErrorBody,
+    V1PolicyResponse,
+    V1Success,
+    WorkspaceData,
+    WorkspaceEnvelope,
+    WorkspaceItem,
+    WorkspacePolicyEnvelope,
+)
 from passgate.errors import (
     FieldProblem,
     Forbidden,
@@ -24,6 +38,7 @@ from passgate.errors import (
     TooManyAttempts,
     ValidationFailed,
 )
+from passgate.policy.model import EffectivePolicy
 
 ERROR_SEVERITY = 2
 
@@ -39,25 +54,63 @@ def _headers(error: PassgateError) -> dict[str, str]:
     return headers
 
 
+def password_policy(policy: EffectivePolicy) -> PasswordPolicy:
+    """The effective policy as both policy endpoints show it."""
+    d = policy.directory
+    local = policy.local
+    return PasswordPolicy(
+        minLength=policy.min_length,
+        maxLength=policy.max_length,
+        history=d.history if d else None,
+        minAgeSeconds=d.min_age_seconds if d else None,
+        maxAgeSeconds=d.max_age_seconds if d else None,
+        directoryQualityCheck=d.quality_check if d else None,
+        minLowercase=local.min_lowercase,
+        minUppercase=local.min_uppercase,
+        minDigits=local.min_digits,
+        minSymbols=local.min_symbols,
+        notSameAsOld=local.same_as_old,
+        notContainingUsername=local.contains_username,
+        minStrength=local.min_strength,
+        forbiddenList=local.forbidden_list,
+        directorySource=d.source if d else None,
+        rules=[
+            PolicyRule(reason=r.reason.value, source=r.source, value=r.value, message=r.message)
+            for r in policy.rules
+        ],
+    )
+
+
 # -- v1 ------------------------------------------------------------------------------
+
+_V1_SUCCESS = V1Success(status=True, data=PasswordChanged(passwordChanged="OK")).model_dump()
 
 
 def v1_success() -> JSONResponse:
-    return JSONResponse({"status": True, "data": {"passwordChanged": "OK"}})
+    return JSONResponse(_V1_SUCCESS)
+
+
+def v1_policy(policy: EffectivePolicy) -> JSONResponse:
+    return JSONResponse(V1PolicyResponse(status=True, data=password_policy(policy)).model_dump())
 
 
 def v1_error(error: PassgateError) -> JSONResponse:
     spec = spec_for(error)
-    body: dict[str, Any] = {"code": spec.code, "message": spec.message}
+    details = None
     if isinstance(error, ValidationFailed):
-        body["details"] = [{"field": p.field, "reason": p.reason} for p in error.problems]
+        details = [ErrorDetail(field=p.field, reason=p.reason) for p in error.problems]
     elif isinstance(error, PasswordPolicyRejected):
-        detail = {"field": "newPassword", "reason": error.reason.value}
-        if error.message:
-            detail["message"] = error.message  # the rule and its limit, for the person
-        body["details"] = [detail]
+        # message: the rule and its limit, for the person (absent when unknown)
+        details = [
+            ErrorDetail(
+                field="newPassword", reason=error.reason.value, message=error.message or None
+            )
+        ]
+    answer = V1Error(
+        status=False, error=V1ErrorBody(code=spec.code, message=spec.message, details=details)
+    )
     return JSONResponse(
-        {"status": False, "error": body}, status_code=spec.status, headers=_headers(error)
+        answer.model_dump(exclude_none=True), status_code=spec.status, headers=_headers(error)
     )
 
 
@@ -74,19 +127,19 @@ def _item(
     type_: int,
     target: str | None = None,
     metadata: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    return {
-        "Code": code,
-        "Message": message,
-        "Target": target if target is not None else field,
-        "Field": field,
-        "Metadata": metadata or {},
-        "Type": type_,
-        "Severity": ERROR_SEVERITY,
-    }
+) -> WorkspaceItem:
+    return WorkspaceItem(
+        Code=code,
+        Message=message,
+        Target=target if target is not None else field,
+        Field=field,
+        Metadata=metadata or {},
+        Type=type_,
+        Severity=ERROR_SEVERITY,
+    )
 
 
-def _problem_item(problem: FieldProblem) -> dict[str, Any]:
+def _problem_item(problem: FieldProblem) -> WorkspaceItem:
     field = None if problem.field == "body" else problem.field
     if problem.kind is ProblemKind.INVALID_BODY:
         message = f"The request body is not usable: {problem.reason}."
@@ -95,31 +148,39 @@ def _problem_item(problem: FieldProblem) -> dict[str, Any]:
     return _item(problem.kind.value, message, field=field, type_=0, target=problem.field)
 
 
-def workspace_envelope(changed: bool, errors: list[dict[str, Any]], status: int) -> JSONResponse:
-    return JSONResponse(
-        {
-            "Data": {"PasswordChanged": changed},
-            "Errors": errors,
-            "Warnings": [],
-            "Success": changed,
-        },
-        status_code=status,
+def workspace_envelope(changed: bool, errors: list[WorkspaceItem], status: int) -> JSONResponse:
+    answer = WorkspaceEnvelope(
+        Data=WorkspaceData(PasswordChanged=changed), Errors=errors, Warnings=[], Success=changed
     )
+    return JSONResponse(answer.model_dump(by_alias=True), status_code=status)
+
+
+_WORKSPACE_SUCCESS = WorkspaceEnvelope(
+    Data=WorkspaceData(PasswordChanged=True), Errors=[], Warnings=[], Success=True
+).model_dump(by_alias=True)
 
 
 def workspace_success() -> JSONResponse:
-    return workspace_envelope(True, [], 200)
+    return JSONResponse(_WORKSPACE_SUCCESS)
+
+
+def workspace_policy(policy: EffectivePolicy) -> JSONResponse:
+    answer = WorkspacePolicyEnvelope(
+        Data=password_policy(policy), Errors=[], Warnings=[], Success=True
+    )
+    return JSONResponse(answer.model_dump(by_alias=True))
 
 
 def problem(spec: ErrorSpec, detail: str, instance: str, headers: dict[str, str]) -> JSONResponse:
+    answer = ProblemDetails(
+        type="about:blank",
+        title=HTTPStatus(spec.status).phrase,
+        status=spec.status,
+        detail=detail,
+        instance=instance,
+    )
     return JSONResponse(
-        {
-            "type": "about:blank",
-            "title": HTTPStatus(spec.status).phrase,
-            "status": spec.status,
-            "detail": detail,
-            "instance": instance,
-        },
+        answer.model_dump(),
         status_code=spec.status,
         headers=headers,
         media_type="application/problem+json",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from passgate.api.deps import components_of
+from passgate.api.deps import AppParts
 
 router = APIRouter(include_in_schema=False)
 
@@ -18,16 +18,14 @@ async def healthz() -> JSONResponse:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(parts: AppParts) -> JSONResponse:
     """The directory answers the service account (checked at most every few seconds)."""
-    app = components_of(request)
-    ready, detail = await app.readiness.status(app.ldap_threads)
+    ready, detail = await parts.readiness.status(parts.threads)
     if ready:
         return JSONResponse({"status": "ready", "detail": detail})
     return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
 
 
 @router.get("/metrics")
-async def metrics(request: Request) -> Response:
-    registry = components_of(request).metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+async def metrics(parts: AppParts) -> Response:
+    return Response(generate_latest(parts.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,55 +1,89 @@
-"""``POST /v1/users/{userId}/change-password`` (contract section 1)."""
+"""The v1 family (contract section 1): change a user's password; read the effective policy.
+
+Each signature lists the contract's checks in their order: the caller
+(authentication: 401), then the request (validation: 400 / 1001); the
+body then authorizes (403) before anything reaches the directory.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import WithJsonSchema
 
 from passgate.api import openapi
-from passgate.api.body import read_fields
-from passgate.api.deps import components_of, header_caller
-from passgate.api.observe import observed
-from passgate.api.passwords import password_field
-from passgate.api.presenters import v1_success
-from passgate.auth.base import OBJECT_ID, Caller
-from passgate.errors import FieldProblem, Forbidden, ValidationFailed
+from passgate.api.callers import CurrentCaller, authorize
+from passgate.api.deps import AppParts, attempt_of
+from passgate.api.inputs import OBJECT_ID_PATTERN, UserIdPath, V1Passwords
+from passgate.api.models import ChangePasswordV1, V1PolicyResponse, V1Success
+from passgate.api.presenters import v1_policy, v1_success
+from passgate.api.routing import V1Route, audited
+from passgate.auth.base import OBJECT_ID, CallerKind
+from passgate.errors import FieldProblem, ValidationFailed
+from passgate.policy.model import EffectivePolicy
 
-router = APIRouter()
-
-
-def authorize(caller: Caller, user_id: str, admin_role: str) -> None:
-    """The user themselves, or a caller holding the admin role (a helpdesk tool)."""
-    if caller.is_user(user_id) or caller.has_role(admin_role):
-        return
-    raise Forbidden(f"{caller.kind} {caller.name} may not change the password of {user_id}")
+router = APIRouter(prefix="/v1", route_class=V1Route)
 
 
-@router.post("/v1/users/{userId}/change-password", **openapi.v1_operation())
-async def change_password(
-    request: Request, user_id: Annotated[str, Path(alias="userId")]
+@router.post(
+    "/users/{userId}/change-password",
+    summary="Change a user's password (old password required)",
+    responses=openapi.v1_responses(V1Success, openapi.CHANGED, v1_success()),
+    openapi_extra=openapi.request_body(
+        ChangePasswordV1, {"oldPassword": "Old-Passw0rd!", "newPassword": "New-Passw0rd!"}
+    ),
+)
+@audited
+async def v1_change_password(
+    request: Request,
+    parts: AppParts,
+    user_id: UserIdPath,
+    caller: CurrentCaller,
+    passwords: V1Passwords,  # checks the userId with the body: one 400 names both
 ) -> JSONResponse:
-    # Order fixed by the contract: authentication, validation, authorization,
-    # then the directory. (Plain calls, not dependencies: FastAPI's dependency
-    # solving is a measurable share of a request that passgate keeps cheap.)
-    app = components_of(request)
-    async with observed(request, app, "v1_change_password", audit=True) as attempt:
-        attempt.target = user_id if OBJECT_ID.match(user_id) else None
-        caller = attempt.caller = await header_caller(request, app)
-        fields = await read_fields(request)
-        problems: list[FieldProblem] = []
+    authorize(caller, user_id, parts.settings.auth_admin_role)
+    attempt = attempt_of(request)
+
+    def limited_change() -> None:
+        with parts.limiter.attempt(user_id.lower(), attempt.address):
+            parts.service.change_password(user_id, passwords.old, passwords.new)
+
+    await parts.threads.run(limited_change)  # the limiter may talk to Redis: a thread
+    return v1_success()
+
+
+PolicyUserId = Annotated[
+    str | None,
+    WithJsonSchema({"type": "string", "pattern": OBJECT_ID_PATTERN}),
+    Query(alias="userId", description="whose policy (admins; others may name only themselves)"),
+]
+
+
+@router.get(
+    "/password-policy",
+    summary="The password rules that apply to the caller (or, for an admin, to ?userId=)",
+    responses=openapi.v1_responses(
+        V1PolicyResponse,
+        openapi.POLICY,
+        v1_policy(openapi.example_policy()),
+        openapi.POLICY_ERRORS | {"validation"},
+    ),
+)
+async def v1_password_policy(
+    parts: AppParts, caller: CurrentCaller, user_id: PolicyUserId = None
+) -> JSONResponse:
+    """The caller's own policy; an admin may ask for anyone's with ``?userId=``."""
+    if user_id is not None:
         if not OBJECT_ID.match(user_id):
-            problems.append(FieldProblem("userId", "must be 24 hexadecimal characters"))
-        old = password_field(fields.get("oldPassword"), "oldPassword", problems)
-        new = password_field(fields.get("newPassword"), "newPassword", problems)
-        if problems or old is None or new is None:
-            raise ValidationFailed(problems)
-        authorize(caller, user_id, app.settings.auth_admin_role)
-
-        def limited_change() -> None:
-            with app.limiter.attempt(user_id.lower(), attempt.address):
-                app.service.change_password(user_id, old, new)
-
-        await app.ldap_threads.run(limited_change)  # the limiter may talk to Redis: a thread
-        return v1_success()
+            raise ValidationFailed([FieldProblem("userId", "must be 24 hexadecimal characters")])
+        authorize(caller, user_id, parts.settings.auth_admin_role)
+    policy: EffectivePolicy
+    if user_id is not None:
+        policy = await parts.threads.run(parts.service.policy_for_user_id, user_id)
+    elif caller.kind is CallerKind.USER and (caller.user_id or caller.username):
+        policy = await parts.threads.run(parts.service.policy_for_caller, caller)
+    else:  # an API key or a service account asking in general: the default rules
+        policy = await parts.threads.run(parts.service.default_policy)
+    return v1_policy(policy)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from passgate.errors import PolicyReason
 
@@ -176,32 +175,3 @@ class EffectivePolicy:
                 )
             return "The new password is too easy to guess."
         return "The directory refused the new password."
-
-    def as_json(self) -> dict[str, Any]:
-        d = self.directory
-        return {
-            "minLength": self.min_length,
-            "maxLength": self.max_length,
-            "history": d.history if d else None,
-            "minAgeSeconds": d.min_age_seconds if d else None,
-            "maxAgeSeconds": d.max_age_seconds if d else None,
-            "directoryQualityCheck": d.quality_check if d else None,
-            "minLowercase": self.local.min_lowercase,
-            "minUppercase": self.local.min_uppercase,
-            "minDigits": self.local.min_digits,
-            "minSymbols": self.local.min_symbols,
-            "notSameAsOld": self.local.same_as_old,
-            "notContainingUsername": self.local.contains_username,
-            "minStrength": self.local.min_strength,
-            "forbiddenList": self.local.forbidden_list,
-            "directorySource": d.source if d else None,
-            "rules": [
-                {
-                    "reason": r.reason.value,
-                    "source": r.source,
-                    "value": r.value,
-                    "message": r.message,
-                }
-                for r in self.rules
-            ],
-        }

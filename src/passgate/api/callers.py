@@ -1,0 +1,100 @@
+"""Who is calling: the credentials each endpoint accepts, the caller, and what they may do.
+
+The three security schemes are dependencies that only *read* (so FastAPI
+documents them); the caller dependencies decide what the credentials mean,
+so a check that the contract puts first (an API key on the workspace
+endpoint: 403) is not overtaken by a malformed header.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPBearer
+from starlette.requests import HTTPConnection
+
+from passgate.api.components import Components
+from passgate.api.deps import attempt_of, parts_of
+from passgate.auth.base import Caller, CallerKind, Credentials
+from passgate.errors import Forbidden, InvalidCredentials
+
+API_KEY_REFUSED = "Service accounts cannot access this endpoint via API keys"
+SERVICE_ACCOUNT_REFUSED = "Service accounts have no workspace account password to change"
+
+
+class AuthorizationHeader(HTTPBearer):
+    """``Authorization`` as sent: the caller dependency refuses other schemes (4001)."""
+
+    async def __call__(self, request: HTTPConnection) -> str | None:  # type: ignore[override]
+        return request.headers.get("authorization")
+
+
+bearer = AuthorizationHeader(scheme_name="bearer", bearerFormat="JWT", auto_error=False)
+api_key = APIKeyHeader(name="X-API-Key", scheme_name="apiKey", auto_error=False)
+access_token = APIKeyQuery(name="access_token", scheme_name="accessToken", auto_error=False)
+
+AuthorizationValue = Annotated[str | None, Security(bearer)]
+ApiKeyValue = Annotated[str | None, Security(api_key)]
+AccessTokenValue = Annotated[str | None, Security(access_token)]
+
+
+def credentials_from(authorization: str | None, key: str | None) -> Credentials:
+    """``Authorization: Bearer <JWT>`` or ``X-API-Key``; any other scheme is refused."""
+    token = None
+    if authorization is not None and authorization.strip():
+        scheme, _, value = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer":
+            raise InvalidCredentials(f"unsupported authorization scheme {scheme[:20]!r}")
+        token = value.strip() or None
+    return Credentials(bearer_token=token, api_key=key)
+
+
+async def authenticate(parts: Components, credentials: Credentials) -> Caller:
+    """On the event loop: token checks are CPU-only once keys are cached; a JWKS
+    fetch (at most once per PASSGATE_AUTH_JWKS_MIN_REFRESH_INTERVAL) goes to a thread."""
+    if parts.authenticator.needs_io(credentials):
+        return await parts.threads.run(parts.authenticator.authenticate, credentials)  # rare
+    return parts.authenticator.authenticate(credentials)
+
+
+async def header_caller(
+    request: Request, authorization: AuthorizationValue, key: ApiKeyValue
+) -> Caller:
+    """The caller from ``Authorization: Bearer`` or ``X-API-Key`` (v1)."""
+    credentials = credentials_from(authorization, key)
+    caller = await authenticate(parts_of(request), credentials)
+    attempt_of(request).caller = caller
+    return caller
+
+
+async def workspace_caller(
+    request: Request, authorization: AuthorizationValue, token: AccessTokenValue
+) -> Caller:
+    """A person's bearer token, from the header or the ``access_token`` query parameter."""
+    if request.headers.get("x-api-key"):
+        raise Forbidden("API key on the workspace endpoint", public_detail=API_KEY_REFUSED)
+    credentials = credentials_from(authorization, None)
+    if not credentials.bearer_token:
+        credentials = Credentials(bearer_token=token)
+    caller = await authenticate(parts_of(request), credentials)
+    if caller.kind is not CallerKind.USER:
+        raise Forbidden(
+            f"{caller.kind} {caller.name} on the workspace endpoint",
+            public_detail=SERVICE_ACCOUNT_REFUSED,
+        )
+    attempt = attempt_of(request)
+    attempt.caller = caller
+    attempt.target = caller.user_id or caller.username
+    return caller
+
+
+CurrentCaller = Annotated[Caller, Depends(header_caller)]
+WorkspaceCaller = Annotated[Caller, Depends(workspace_caller)]
+
+
+def authorize(caller: Caller, user_id: str, admin_role: str) -> None:
+    """The user themselves, or a caller holding the admin role (a helpdesk tool)."""
+    if caller.is_user(user_id) or caller.has_role(admin_role):
+        return
+    raise Forbidden(f"{caller.kind} {caller.name} may not change the password of {user_id}")

@@ -1,0 +1,75 @@
+"""What the request asks for, checked in the contract's words: the userId and the passwords.
+
+The two endpoints' bodies come in three media types (:mod:`.body`); every
+problem is collected, so one 400 names every bad field (v1 ``details``,
+workspace ``Errors``), the userId first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from pydantic import SecretStr
+
+from passgate.api.body import read_fields
+from passgate.api.deps import parts_of
+from passgate.api.passwords import password_field
+from passgate.auth.base import OBJECT_ID
+from passgate.errors import FieldProblem, ValidationFailed
+
+OBJECT_ID_PATTERN = OBJECT_ID.pattern
+
+# Documented with its pattern, checked by v1_passwords: a bad userId is one
+# more ``details`` entry beside the body's, in the contract's words.
+UserIdPath = Annotated[
+    str,
+    Path(
+        alias="userId",
+        description="the user's 24-hex id (MongoDB ObjectId style)",
+        json_schema_extra={"pattern": OBJECT_ID_PATTERN},
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Passwords:
+    old: SecretStr = field(repr=False)
+    new: SecretStr = field(repr=False)
+
+
+async def v1_passwords(request: Request, user_id: UserIdPath) -> Passwords:
+    fields = await read_fields(request)
+    problems: list[FieldProblem] = []
+    if not OBJECT_ID.match(user_id):
+        problems.append(FieldProblem("userId", "must be 24 hexadecimal characters"))
+    old = password_field(fields.get("oldPassword"), "oldPassword", problems)
+    new = password_field(fields.get("newPassword"), "newPassword", problems)
+    if problems or old is None or new is None:
+        raise ValidationFailed(problems)
+    return Passwords(old, new)
+
+
+async def workspace_passwords(request: Request) -> Passwords:
+    fields = await read_fields(request)
+    named = {str(k).lower(): v for k, v in fields.items()}  # names are case-insensitive
+    problems: list[FieldProblem] = []
+    current = password_field(
+        named.get("currentpassword"), "CurrentPassword", problems, min_length=1
+    )
+    local = parts_of(request).service.local_policy  # its length bounds are known before any lookup
+    new = password_field(
+        named.get("newpassword"),
+        "NewPassword",
+        problems,
+        min_length=local.min_length,
+        max_length=local.max_length,
+    )
+    if problems or current is None or new is None:
+        raise ValidationFailed(problems)
+    return Passwords(current, new)
+
+
+V1Passwords = Annotated[Passwords, Depends(v1_passwords)]
+WorkspacePasswords = Annotated[Passwords, Depends(workspace_passwords)]

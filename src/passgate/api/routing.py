@@ -1,0 +1,117 @@
+"""Route classes: each endpoint family observes its requests and answers errors in its shape.
+
+A router made with ``route_class=V1Route`` (or ``WorkspaceRoute``) wraps
+each of its routes' handlers, so dependency solving is inside the wrap too:
+an authentication failure raised by the caller dependency is counted,
+audited and presented exactly like a refusal from the directory.
+
+- every request: one ``passgate_requests_total`` sample, labelled with the
+  route's name; routes marked :func:`audited` also write an audit line;
+- a :class:`~passgate.errors.PassgateError` becomes the family's answer;
+- FastAPI's own ``RequestValidationError`` becomes ``ValidationFailed``
+  (400 / 1001), so no 422 is ever sent;
+- anything else propagates to ``ResponseGuard`` (a 500 without a trace),
+  which asks the route that matched, :func:`presenter_for`, for the shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.types import Scope
+
+from passgate.api.deps import parts_of
+from passgate.api.observe import log_refusal, observed
+from passgate.api.presenters import v1_error, workspace_error
+from passgate.auth.base import OBJECT_ID
+from passgate.errors import FieldProblem, PassgateError, ProblemKind, ValidationFailed
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+Presenter = Callable[[PassgateError, Request], Response]
+
+_AUDITED = "__passgate_audited__"
+
+
+def audited(endpoint: Endpoint) -> Endpoint:
+    """Mark an endpoint whose every attempt, refused or not, writes an audit line."""
+    setattr(endpoint, _AUDITED, True)
+    return endpoint
+
+
+def validation_failed(error: RequestValidationError) -> ValidationFailed:
+    """FastAPI's validation errors, as the contract's 1001 (field named by its last location)."""
+    problems = []
+    for item in error.errors():
+        location = item.get("loc") or ("body",)
+        kind = ProblemKind.REQUIRED if item.get("type") == "missing" else ProblemKind.INVALID_TYPE
+        problems.append(FieldProblem(str(location[-1]), str(item.get("msg", "invalid")), kind))
+    return ValidationFailed(problems)
+
+
+class PresentedRoute(APIRoute):
+    """A route whose family decides how errors look (subclasses set :meth:`present`)."""
+
+    @staticmethod
+    def present(error: PassgateError, request: Request) -> Response:
+        raise NotImplementedError
+
+    @staticmethod
+    def target(request: Request) -> str | None:
+        """Whom the request names before anyone is authenticated (for the audit line)."""
+        return None
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        endpoint_name = self.name
+        audit = bool(getattr(self.endpoint, _AUDITED, False))
+        present, target = self.present, self.target
+
+        async def observed_and_presented(request: Request) -> Response:
+            parts = parts_of(request)
+            try:
+                async with observed(request, parts, endpoint_name, audit=audit) as attempt:
+                    attempt.target = target(request)
+                    request.state.attempt = attempt
+                    try:
+                        return await handler(request)
+                    except RequestValidationError as exc:
+                        raise validation_failed(exc) from None
+            except PassgateError as error:
+                log_refusal(request, error)
+                return present(error, request)
+
+        return observed_and_presented
+
+
+class V1Route(PresentedRoute):
+    """``{"status": false, "error": {...}}`` for every error (contract section 1)."""
+
+    @staticmethod
+    def present(error: PassgateError, request: Request) -> Response:
+        return v1_error(error)
+
+    @staticmethod
+    def target(request: Request) -> str | None:
+        """The path's ``userId``, when it is one (an audit line names no garbage)."""
+        user_id = request.path_params.get("userId")
+        return user_id if user_id is not None and OBJECT_ID.match(user_id) else None
+
+
+class WorkspaceRoute(PresentedRoute):
+    """The envelope or problem details, with the path as ``instance`` (contract section 2)."""
+
+    @staticmethod
+    def present(error: PassgateError, request: Request) -> Response:
+        return workspace_error(error, request.url.path)
+
+
+def presenter_for(scope: Scope) -> Presenter:
+    """The shape of the route that matched this request; v1's when none did."""
+    route = scope.get("route")
+    if isinstance(route, PresentedRoute):
+        return route.present
+    return V1Route.present
