@@ -154,10 +154,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     parts: Components = app.state.components
     parts.threads.shutdown()
     parts.auditor.close()
-    directory = parts.service.directory
-    if isinstance(directory, LdapDirectory):
-        directory.service_pool.close()
-        directory.user_pool.close()
+    parts.service.directory.close()
 
 
 def create_app(
@@ -174,10 +171,9 @@ def create_app(
     metrics = Metrics()
     the_limiter = limiter or limiter_from_settings(settings)
     the_limiter.on_trip = lambda scope: metrics.limiter_trips.labels(scope).inc()
-    if isinstance(the_directory, LdapDirectory):
-        the_directory.observe = metrics.observe_ldap
-        pools = {"service": the_directory.service_pool, "user": the_directory.user_pool}
-        metrics.watch_pools(lambda: pools)
+    pools = the_directory.instrument(metrics.observe_ldap)
+    if pools:
+        metrics.watch_pools(lambda: dict(pools))
     app.state.components = Components(
         settings=settings,
         authenticator=authenticator or authenticator_from_settings(settings),

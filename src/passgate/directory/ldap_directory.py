@@ -109,12 +109,3 @@ class LdapDirectory:
     def close(self) -> None:
         self._service.pool.close()
         self._users.pool.close()
-
-    # Until app.py calls instrument(): the hook it sets today.
-    @property
-    def observe(self) -> Callable[[str, float], None]:
-        return self._stopwatch.observe
-
-    @observe.setter
-    def observe(self, observe: Callable[[str, float], None]) -> None:
-        self._stopwatch.observe = observe
