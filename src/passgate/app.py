@@ -20,68 +20,22 @@ from passgate.api.observe import request_id_from
 from passgate.api.routing import presenter_for
 from passgate.auth.authenticator import authenticator_from_settings
 from passgate.auth.base import Authenticator
-from passgate.config import Settings, env_name
+from passgate.config import Settings
 from passgate.directory.base import Directory
-from passgate.directory.connection import Connector
-from passgate.directory.dialects import dialect_class
 from passgate.directory.ldap_directory import LdapDirectory
-from passgate.directory.mappers import mapper_from_settings
-from passgate.errors import ConfigurationError, PassgateError
-from passgate.limiter import AttemptLimiter, Limits, store_from_url
+from passgate.errors import PassgateError
+from passgate.limiter import AttemptLimiter
 from passgate.observability import Auditor, Metrics
-from passgate.policy.local import ForbiddenPasswords, LocalRules
-from passgate.policy.model import LocalPolicy
+from passgate.policy.local import LocalRules
 from passgate.service import PasswordService
 
 log = logging.getLogger("passgate")
 
 
-def limiter_from_settings(settings: Settings) -> AttemptLimiter:
-    limits = Limits(
-        user_failures=settings.limiter_user_failures,
-        address_failures=settings.limiter_address_failures,
-        window=settings.limiter_window,
-    )
-    return AttemptLimiter(store_from_url(settings.limiter_url), limits)
-
-
 def directory_from_settings(settings: Settings) -> LdapDirectory:
-    try:
-        dialect = dialect_class(settings.ldap_vendor)()
-    except KeyError as exc:
-        raise ConfigurationError(f"{env_name('ldap_vendor')}: {exc.args[0]}") from None
-    return LdapDirectory(
-        Connector(settings),
-        mapper_from_settings(settings),
-        dialect,
-        time_limit=settings.ldap_operation_timeout,
-        pool_size=settings.ldap_pool_size,
-        pool_max_idle=settings.ldap_pool_max_idle,
-        dn_cache_ttl=settings.ldap_dn_cache_ttl,
-        default_policy_dn=settings.ldap_default_policy_dn,
-        name_attributes=settings.name_attributes,
+    return LdapDirectory.from_settings(
+        settings.ldap, name_attributes=settings.policy.name_attribute_list
     )
-
-
-def rules_from_settings(settings: Settings) -> LocalRules:
-    forbidden = None
-    if settings.policy_forbidden_file is not None:
-        forbidden = ForbiddenPasswords.load(settings.policy_forbidden_file)
-    policy = LocalPolicy(
-        min_length=settings.policy_min_length,
-        max_length=settings.policy_max_length,
-        same_as_old=settings.policy_same_as_old,
-        contains_username=settings.policy_contains_username,
-        username_attributes=settings.name_attributes,
-        min_token_length=settings.policy_min_token_length,
-        min_strength=settings.policy_min_strength,
-        min_lowercase=settings.policy_min_lowercase,
-        min_uppercase=settings.policy_min_uppercase,
-        min_digits=settings.policy_min_digits,
-        min_symbols=settings.policy_min_symbols,
-        forbidden_list=forbidden is not None,
-    )
-    return LocalRules(policy, forbidden)
 
 
 class ResponseGuard:
@@ -167,23 +121,23 @@ def create_app(
     """Build the service. Tests pass their own directory or authenticator."""
     app = _routed(lifespan=_lifespan)
     the_directory = directory or directory_from_settings(settings)
-    service = PasswordService(the_directory, rules_from_settings(settings))
+    service = PasswordService(the_directory, LocalRules.from_settings(settings.policy))
     metrics = Metrics()
-    the_limiter = limiter or limiter_from_settings(settings)
+    the_limiter = limiter or AttemptLimiter.from_settings(settings.limiter)
     the_limiter.on_trip = lambda scope: metrics.limiter_trips.labels(scope).inc()
     pools = the_directory.instrument(metrics.observe_ldap)
     if pools:
         metrics.watch_pools(lambda: dict(pools))
     app.state.components = Components(
         settings=settings,
-        authenticator=authenticator or authenticator_from_settings(settings),
+        authenticator=authenticator or authenticator_from_settings(settings.auth),
         service=service,
-        threads=Threads(settings.ldap_max_concurrency),
+        threads=Threads(settings.ldap.max_concurrency),
         limiter=the_limiter,
-        trusted_proxies=settings.trusted_proxy_networks,
+        trusted_proxies=settings.http.trusted_proxy_networks,
         metrics=metrics,
-        auditor=Auditor(settings.audit_log),
-        readiness=Readiness(service.ping, settings.ready_cache_seconds),
+        auditor=Auditor(settings.http.audit_log),
+        readiness=Readiness(service.ping, settings.http.ready_cache_seconds),
     )
     app.add_middleware(ResponseGuard)
     return app

@@ -1,15 +1,23 @@
-"""Every setting passgate reads, in one class, built by a factory.
+"""Every setting passgate reads, in sections, built by a factory.
 
 Names follow Keycloak's LDAP user federation (``connectionUrl`` becomes
 ``PASSGATE_LDAP_CONNECTION_URL`` and so on). Values come from the
 environment and from ``.env``; nothing is read at import time.
+
+Each subsystem is built from its own section (:class:`LdapSettings`,
+:class:`AuthSettings`, :class:`PolicySettings`, :class:`LimiterSettings`,
+:class:`HttpSettings`); :class:`Settings` only holds the five. A field
+``x`` of a section with prefix ``PASSGATE_LDAP_`` is the variable
+``PASSGATE_LDAP_X``; the few that do not follow their section's prefix say
+so with an alias, so that every variable keeps the name it always had.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -22,6 +30,7 @@ ENV_PREFIX = "PASSGATE_"
 
 
 def env_name(field_name: str) -> str:
+    """``ldap_bind_dn`` -> ``PASSGATE_LDAP_BIND_DN`` (a variable's name without the prefix)."""
     return ENV_PREFIX + field_name.upper()
 
 
@@ -51,100 +60,70 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-class Settings(BaseSettings):
-    """passgate's configuration. Field ``x_y`` is the variable ``PASSGATE_X_Y``."""
+def _comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+class Section(BaseSettings):
+    """One group of settings, read from the environment and ``.env`` under its prefix."""
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+        env_file=".env", extra="ignore", frozen=True, populate_by_name=True
     )
 
-    # -- LDAP (Keycloak: LDAP user federation) --------------------------------
-    ldap_connection_url: str
-    ldap_start_tls: bool = False
-    ldap_ca_file: Path | None = None
+    @classmethod
+    def variable(cls, field: str) -> str:
+        """The environment variable of one of this section's fields."""
+        info = cls.model_fields[field]
+        if isinstance(info.validation_alias, str):
+            return info.validation_alias
+        return str(cls.model_config.get("env_prefix", "")) + field.upper()
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Variable name -> field name, for every field of this section."""
+        return {cls.variable(field): field for field in cls.model_fields}
+
+
+class LdapSettings(Section):
+    """The directory (Keycloak: LDAP user federation)."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSGATE_LDAP_")
+
+    connection_url: str
+    start_tls: bool = False
+    ca_file: Path | None = None
     # Name to check the server certificate against, when the URL's host is not
     # in it (e.g. connecting by IP to a DC whose certificate names dc1.corp.example).
-    ldap_tls_server_name: str | None = None
-    ldap_bind_dn: str
-    ldap_bind_credential: SecretStr
-    ldap_users_dn: str
-    ldap_user_id_attribute: str = "passgateUserId"
-    ldap_username_attribute: str = "uid"
-    ldap_user_object_classes: str = "inetOrgPerson"
-    ldap_vendor: str = "other"  # a dialect: other, rhds, ad, or a plugin's name
-    ldap_allow_insecure: bool = False
-    ldap_search_scope: Literal["sub", "one"] = "sub"
-    ldap_user_dn_template: str | None = None
+    tls_server_name: str | None = None
+    bind_dn: str
+    bind_credential: SecretStr
+    users_dn: str
+    user_id_attribute: str = "passgateUserId"
+    username_attribute: str = "uid"
+    user_object_classes: str = "inetOrgPerson"
+    vendor: str = "other"  # a dialect: other, rhds, ad, or a plugin's name
+    allow_insecure: bool = False
+    search_scope: Literal["sub", "one"] = "sub"
+    user_dn_template: str | None = None
     # search, template, or a plugin's name (entry points, group passgate.mappers);
     # unset: template when PASSGATE_LDAP_USER_DN_TEMPLATE is set, else search.
-    ldap_user_mapper: str | None = None
-    ldap_connect_timeout: int = Field(default=5, ge=1, le=300)  # seconds
-    ldap_operation_timeout: int = Field(default=10, ge=1, le=600)  # seconds
-    ldap_max_concurrency: int = Field(default=32, ge=1, le=1024)
-    ldap_pool_size: int = Field(default=16, ge=0, le=1024)  # idle connections kept per pool
-    ldap_pool_max_idle: float = Field(default=60.0, ge=0, le=3600)  # seconds
-    ldap_dn_cache_ttl: float = Field(default=60.0, ge=0, le=3600)  # seconds; 0 disables
-
-    # -- callers ---------------------------------------------------------------
-    auth_jwks_url: str | None = None
-    auth_public_key_file: Path | None = None
-    auth_issuer: str | None = None
-    auth_audience: str | None = None
-    auth_user_id_claim: str = "sub"
-    auth_username_claim: str = "preferred_username"
-    auth_admin_role: str = "password-admin"
-    auth_leeway: int = Field(default=10, ge=0, le=300)  # seconds of clock skew
-    auth_jwks_min_refresh_interval: float = Field(default=30.0, ge=0, le=3600)
-    auth_jwks_cache_ttl: float = Field(default=3600.0, gt=0, le=86400)
-    auth_jwks_timeout: float = Field(default=5.0, gt=0, le=60)
-    auth_token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)  # 0 disables
-    api_keys_file: Path | None = None
-
-    # -- passgate's own password rules (the directory's apply as well) -------------
-    ldap_default_policy_dn: str | None = None  # OpenLDAP: olcPPolicyDefault, to show it
-    policy_min_length: int = Field(default=8, ge=8, le=128)
-    policy_max_length: int = Field(default=128, ge=8, le=128)
-    policy_same_as_old: bool = True
-    policy_contains_username: bool = True
-    policy_name_attributes: str = ""  # e.g. "cn, givenName, sn, mail" (mail: its local part)
-    policy_min_token_length: int = Field(default=3, ge=1, le=64)
-    policy_min_strength: int = Field(default=0, ge=0, le=4)  # zxcvbn score; 0: not checked
-    policy_min_lowercase: int = Field(default=0, ge=0, le=128)
-    policy_min_uppercase: int = Field(default=0, ge=0, le=128)
-    policy_min_digits: int = Field(default=0, ge=0, le=128)
-    policy_min_symbols: int = Field(default=0, ge=0, le=128)
-    policy_forbidden_file: Path | None = None  # one password per line, case-insensitive
-
-    # -- operations ------------------------------------------------------------------
-    audit_log: str = "stdout"  # one JSON line per change attempt: stdout, off, or a file path
-    ready_cache_seconds: float = Field(default=5.0, ge=0, le=300)  # /readyz result reuse
-
-    # -- attempt limiter ---------------------------------------------------------
-    limiter_url: str = "memory://"  # or redis://host:port/db, rediss://..., unix://...
-    limiter_user_failures: int = Field(default=3, ge=0, le=1000)  # per user per window; 0: off
-    limiter_address_failures: int = Field(default=20, ge=0, le=100_000)  # per address; 0: off
-    limiter_window: float = Field(default=900.0, ge=1, le=86400)  # seconds, sliding
-    trusted_proxies: str = ""  # addresses/networks whose X-Forwarded-For is believed
-
-    # -- derived views ---------------------------------------------------------
+    user_mapper: str | None = None
+    connect_timeout: int = Field(default=5, ge=1, le=300)  # seconds
+    operation_timeout: int = Field(default=10, ge=1, le=600)  # seconds
+    max_concurrency: int = Field(default=32, ge=1, le=1024)
+    pool_size: int = Field(default=16, ge=0, le=1024)  # idle connections kept per pool
+    pool_max_idle: float = Field(default=60.0, ge=0, le=3600)  # seconds
+    dn_cache_ttl: float = Field(default=60.0, ge=0, le=3600)  # seconds; 0 disables
+    default_policy_dn: str | None = None  # OpenLDAP: olcPPolicyDefault, to show it
 
     @property
-    def ldap_urls(self) -> list[str]:
-        return self.ldap_connection_url.split()
+    def urls(self) -> list[str]:
+        return self.connection_url.split()
 
     @property
-    def name_attributes(self) -> tuple[str, ...]:
-        return tuple(a.strip() for a in self.policy_name_attributes.split(",") if a.strip())
-
-    @property
-    def trusted_proxy_networks(self) -> list[Network]:
-        return parse_networks(self.trusted_proxies)
-
-    @property
-    def user_object_classes(self) -> list[str]:
-        return [c.strip() for c in self.ldap_user_object_classes.split(",") if c.strip()]
-
-    # -- checks ------------------------------------------------------------------
+    def object_classes(self) -> list[str]:
+        return _comma_list(self.user_object_classes)
 
     @model_validator(mode="before")
     @classmethod
@@ -153,15 +132,15 @@ class Settings(BaseSettings):
         if not isinstance(data, dict):
             return data
         try:
-            facts = vendors.facts_for(str(data.get("ldap_vendor", "other")))
+            facts = vendors.facts_for(str(data.get("vendor", "other")))
         except KeyError:
             return data  # the vendor's own validator names the known ones
-        data.setdefault("ldap_username_attribute", facts.username_attribute)
-        data.setdefault("ldap_user_id_attribute", facts.user_id_attribute)
-        data.setdefault("ldap_user_object_classes", ", ".join(facts.user_object_classes))
+        data.setdefault("username_attribute", facts.username_attribute)
+        data.setdefault("user_id_attribute", facts.user_id_attribute)
+        data.setdefault("user_object_classes", ", ".join(facts.user_object_classes))
         return data
 
-    @field_validator("ldap_vendor")
+    @field_validator("vendor")
     @classmethod
     def _known_vendor(cls, value: str) -> str:
         try:
@@ -170,7 +149,7 @@ class Settings(BaseSettings):
             raise ValueError(exc.args[0]) from None
         return value
 
-    @field_validator("ldap_connection_url")
+    @field_validator("connection_url")
     @classmethod
     def _urls_are_ldap(cls, value: str) -> str:
         urls = value.split()
@@ -182,34 +161,21 @@ class Settings(BaseSettings):
                 raise ValueError(f"{url!r} is not an ldap:// or ldaps:// URL with a host")
         return value
 
-    @field_validator("limiter_url")
-    @classmethod
-    def _limiter_url(cls, value: str) -> str:
-        if urlsplit(value).scheme.lower() not in ("memory", "redis", "rediss", "unix"):
-            raise ValueError("must be memory://, redis://, rediss:// or unix://")
-        return value
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _proxies(cls, value: str) -> str:
-        parse_networks(value)
-        return value
-
-    @field_validator("ldap_tls_server_name")
+    @field_validator("tls_server_name")
     @classmethod
     def _real_name(cls, value: str | None) -> str | None:
         if value is not None and (not value.strip() or "*" in value):
             raise ValueError("must be a host name (wildcards would disable the check)")
         return value
 
-    @field_validator("ldap_user_object_classes")
+    @field_validator("user_object_classes")
     @classmethod
     def _some_object_class(cls, value: str) -> str:
-        if not [c for c in value.split(",") if c.strip()]:
+        if not _comma_list(value):
             raise ValueError("at least one object class is required")
         return value
 
-    @field_validator("ldap_user_dn_template")
+    @field_validator("user_dn_template")
     @classmethod
     def _template_has_placeholder(cls, value: str | None) -> str | None:
         if value is not None and "{userId}" not in value:
@@ -217,47 +183,63 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _coherent(self) -> Settings:
-        if self.policy_min_length > self.policy_max_length:
-            raise ValueError(
-                f"{env_name('policy_min_length')} ({self.policy_min_length}) is above "
-                f"{env_name('policy_max_length')} ({self.policy_max_length})"
-            )
-        if self.policy_forbidden_file is not None and not self.policy_forbidden_file.is_file():
-            raise ValueError(
-                f"{env_name('policy_forbidden_file')}: {self.policy_forbidden_file} is not a file"
-            )
-        facts = vendors.facts_for(self.ldap_vendor)
-        if facts.encryption_required and not (self.ldap_start_tls or self.ldap_allow_insecure):
-            for url in self.ldap_urls:
-                if urlsplit(url).scheme.lower() == "ldap":
-                    raise ValueError(
-                        f"{env_name('ldap_connection_url')}: {facts.display_name} "
-                        f"refuses password changes without encryption; use ldaps:// or set "
-                        f"{env_name('ldap_start_tls')}=true"
-                    )
-        if not (self.ldap_start_tls or self.ldap_allow_insecure):
-            for url in self.ldap_urls:
-                parts = urlsplit(url)
-                if parts.scheme.lower() == "ldap" and not is_loopback(parts.hostname or ""):
-                    raise ValueError(
-                        f"{env_name('ldap_connection_url')}: {url} would send passwords in "
-                        f"cleartext; use ldaps://, set {env_name('ldap_start_tls')}=true, or "
-                        f"set {env_name('ldap_allow_insecure')}=true"
-                    )
-        if self.auth_jwks_url and urlsplit(self.auth_jwks_url).scheme not in ("http", "https"):
+    def _encrypted(self) -> LdapSettings:
+        if self.start_tls or self.allow_insecure:
+            return self
+        facts = vendors.facts_for(self.vendor)
+        for url in self.urls:
+            parts = urlsplit(url)
+            if parts.scheme.lower() != "ldap":
+                continue
+            if facts.encryption_required:
+                raise ValueError(
+                    f"{env_name('ldap_connection_url')}: {facts.display_name} "
+                    f"refuses password changes without encryption; use ldaps:// or set "
+                    f"{env_name('ldap_start_tls')}=true"
+                )
+            if not is_loopback(parts.hostname or ""):
+                raise ValueError(
+                    f"{env_name('ldap_connection_url')}: {url} would send passwords in "
+                    f"cleartext; use ldaps://, set {env_name('ldap_start_tls')}=true, or "
+                    f"set {env_name('ldap_allow_insecure')}=true"
+                )
+        return self
+
+
+class AuthSettings(Section):
+    """Who may call: bearer tokens (JWKS or a fixed key) and API keys."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSGATE_AUTH_")
+
+    jwks_url: str | None = None
+    public_key_file: Path | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    user_id_claim: str = "sub"
+    username_claim: str = "preferred_username"
+    admin_role: str = "password-admin"
+    leeway: int = Field(default=10, ge=0, le=300)  # seconds of clock skew
+    jwks_min_refresh_interval: float = Field(default=30.0, ge=0, le=3600)
+    jwks_cache_ttl: float = Field(default=3600.0, gt=0, le=86400)
+    jwks_timeout: float = Field(default=5.0, gt=0, le=60)
+    token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)  # 0 disables
+    api_keys_file: Path | None = Field(default=None, validation_alias="PASSGATE_API_KEYS_FILE")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> AuthSettings:
+        if self.jwks_url and urlsplit(self.jwks_url).scheme not in ("http", "https"):
             raise ValueError(f"{env_name('auth_jwks_url')}: must be an http(s) URL")
-        if self.auth_jwks_url and self.auth_public_key_file:
+        if self.jwks_url and self.public_key_file:
             raise ValueError(
                 f"{env_name('auth_jwks_url')} and {env_name('auth_public_key_file')}: "
                 "set one, not both"
             )
-        if (self.auth_jwks_url or self.auth_public_key_file) and not self.auth_issuer:
+        if (self.jwks_url or self.public_key_file) and not self.issuer:
             raise ValueError(
                 f"{env_name('auth_issuer')}: required when tokens are accepted "
                 f"({env_name('auth_jwks_url')} or {env_name('auth_public_key_file')})"
             )
-        if not (self.auth_jwks_url or self.auth_public_key_file or self.api_keys_file):
+        if not (self.jwks_url or self.public_key_file or self.api_keys_file):
             raise ValueError(
                 f"{env_name('auth_public_key_file')}: no way to authenticate callers; set "
                 f"it, {env_name('auth_jwks_url')} or {env_name('api_keys_file')}"
@@ -265,23 +247,156 @@ class Settings(BaseSettings):
         return self
 
 
-def _describe(error: ValidationError) -> str:
+class PolicySettings(Section):
+    """passgate's own password rules (the directory's apply as well)."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSGATE_POLICY_")
+
+    min_length: int = Field(default=8, ge=8, le=128)
+    max_length: int = Field(default=128, ge=8, le=128)
+    same_as_old: bool = True
+    contains_username: bool = True
+    name_attributes: str = ""  # e.g. "cn, givenName, sn, mail" (mail: its local part)
+    min_token_length: int = Field(default=3, ge=1, le=64)
+    min_strength: int = Field(default=0, ge=0, le=4)  # zxcvbn score; 0: not checked
+    min_lowercase: int = Field(default=0, ge=0, le=128)
+    min_uppercase: int = Field(default=0, ge=0, le=128)
+    min_digits: int = Field(default=0, ge=0, le=128)
+    min_symbols: int = Field(default=0, ge=0, le=128)
+    forbidden_file: Path | None = None  # one password per line, case-insensitive
+
+    @property
+    def name_attribute_list(self) -> tuple[str, ...]:
+        return tuple(_comma_list(self.name_attributes))
+
+    @model_validator(mode="after")
+    def _coherent(self) -> PolicySettings:
+        if self.min_length > self.max_length:
+            raise ValueError(
+                f"{env_name('policy_min_length')} ({self.min_length}) is above "
+                f"{env_name('policy_max_length')} ({self.max_length})"
+            )
+        if self.forbidden_file is not None and not self.forbidden_file.is_file():
+            raise ValueError(
+                f"{env_name('policy_forbidden_file')}: {self.forbidden_file} is not a file"
+            )
+        return self
+
+
+class LimiterSettings(Section):
+    """The attempt limiter: failed old passwords counted before the directory sees more."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSGATE_LIMITER_")
+
+    url: str = "memory://"  # or redis://host:port/db, rediss://..., unix://...
+    user_failures: int = Field(default=3, ge=0, le=1000)  # per user per window; 0: off
+    address_failures: int = Field(default=20, ge=0, le=100_000)  # per address; 0: off
+    window: float = Field(default=900.0, ge=1, le=86400)  # seconds, sliding
+
+    @field_validator("url")
+    @classmethod
+    def _limiter_url(cls, value: str) -> str:
+        if urlsplit(value).scheme.lower() not in ("memory", "redis", "rediss", "unix"):
+            raise ValueError("must be memory://, redis://, rediss:// or unix://")
+        return value
+
+
+class HttpSettings(Section):
+    """The HTTP side: proxies believed, the audit log, readiness."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSGATE_")
+
+    audit_log: str = "stdout"  # one JSON line per change attempt: stdout, off, or a file path
+    ready_cache_seconds: float = Field(default=5.0, ge=0, le=300)  # /readyz result reuse
+    trusted_proxies: str = ""  # addresses/networks whose X-Forwarded-For is believed
+
+    @property
+    def trusted_proxy_networks(self) -> list[Network]:
+        return parse_networks(self.trusted_proxies)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """passgate's configuration: one section per subsystem."""
+
+    ldap: LdapSettings
+    auth: AuthSettings
+    policy: PolicySettings
+    limiter: LimiterSettings
+    http: HttpSettings
+
+    @staticmethod
+    def variables() -> list[str]:
+        """Every environment variable passgate reads."""
+        return [name for section in SECTIONS for name in section.variables()]
+
+
+SECTIONS: tuple[type[Section], ...] = (
+    LdapSettings,
+    AuthSettings,
+    PolicySettings,
+    LimiterSettings,
+    HttpSettings,
+)
+S = TypeVar("S", bound=Section)
+
+
+def _section_values(section: type[Section], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides (keyed like variables without the prefix, ``ldap_bind_dn``) of one section."""
+    values = {}
+    for variable, field in section.variables().items():
+        key = variable.removeprefix(ENV_PREFIX).lower()
+        if key in overrides:
+            values[field] = overrides[key]
+    return values
+
+
+def _describe(section: type[Section], error: ValidationError) -> list[str]:
     lines = []
     for item in error.errors():
         loc = item.get("loc", ())
         msg = str(item.get("msg", "invalid"))
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        if loc:
-            lines.append(f"{env_name(str(loc[0]))}: {msg}")
+        if loc and str(loc[0]) in section.model_fields:
+            lines.append(f"{section.variable(str(loc[0]))}: {msg}")
+        elif loc and str(loc[0]).startswith(ENV_PREFIX):
+            lines.append(f"{loc[0]}: {msg}")
         else:
             lines.append(msg)
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+    return lines
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build Settings from the environment (and ``.env``), or raise a readable error."""
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        raise ConfigurationError(_describe(exc)) from None
+    """Build Settings from the environment (and ``.env``), or raise a readable error.
+
+    ``overrides`` are keyed like the variables without ``PASSGATE_`` in lower
+    case (``ldap_bind_dn=...``); ``_env_file`` names another ``.env`` (None: none).
+    Every section is read, so that one error lists every bad variable.
+    """
+    options = {k: v for k, v in overrides.items() if k.startswith("_")}
+    problems: list[str] = []
+
+    def build(section: type[S]) -> S:
+        try:
+            return section(**options, **_section_values(section, overrides))
+        except ValidationError as exc:
+            problems.extend(_describe(section, exc))
+            return section.model_construct()
+
+    settings = Settings(
+        ldap=build(LdapSettings),
+        auth=build(AuthSettings),
+        policy=build(PolicySettings),
+        limiter=build(LimiterSettings),
+        http=build(HttpSettings),
+    )
+    if problems:
+        raise ConfigurationError("invalid configuration:\n  " + "\n  ".join(problems))
+    return settings

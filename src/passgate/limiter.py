@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from passgate.config import LimiterSettings
 from passgate.errors import (
     IncorrectOldPassword,
     PasswordExpired,
@@ -218,6 +219,10 @@ class Limits:
 
 
 class AttemptLimiter:
+    @classmethod
+    def from_settings(cls, settings: LimiterSettings) -> AttemptLimiter:
+        return cls(store_from_url(settings.url), Limits(**settings.model_dump(exclude={"url"})))
+
     def __init__(self, store: AttemptStore, limits: Limits) -> None:
         self._store = store
         self._limits = limits

@@ -47,10 +47,10 @@ def by_employee_number(settings):
     """A site that keeps the 24-hex id in employeeNumber, whatever the settings say."""
     CALLS.append("mapper")
     return SearchMapper(
-        users_dn=settings.ldap_users_dn,
-        object_classes=settings.user_object_classes,
+        users_dn=settings.users_dn,
+        object_classes=settings.object_classes,
         user_id_attribute="employeeNumber",
-        username_attribute=settings.ldap_username_attribute,
+        username_attribute=settings.username_attribute,
     )
 '''
 

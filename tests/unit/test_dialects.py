@@ -170,9 +170,9 @@ def test_vendor_mismatch_is_logged(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_ad_settings_defaults() -> None:
     s = load_settings(**{**BASE, "ldap_vendor": "ad", "ldap_connection_url": "ldaps://dc1"})
-    assert s.ldap_username_attribute == "sAMAccountName"
-    assert s.ldap_user_id_attribute == "employeeNumber"
-    assert s.user_object_classes == ["person", "organizationalPerson", "user"]
+    assert s.ldap.username_attribute == "sAMAccountName"
+    assert s.ldap.user_id_attribute == "employeeNumber"
+    assert s.ldap.object_classes == ["person", "organizationalPerson", "user"]
     explicit = load_settings(
         **{
             **BASE,
@@ -181,7 +181,7 @@ def test_ad_settings_defaults() -> None:
             "ldap_user_id_attribute": "extensionAttribute1",
         }
     )
-    assert explicit.ldap_user_id_attribute == "extensionAttribute1"
+    assert explicit.ldap.user_id_attribute == "extensionAttribute1"
 
 
 @pytest.mark.parametrize("vendor", ["ad", "rhds"])

@@ -150,7 +150,7 @@ def test_minimal_export_maps_what_is_there_and_names_what_is_missing() -> None:
 
 
 def test_every_setting_is_a_passgate_setting() -> None:
-    fields = set(Settings.model_fields)
+    fields = {name.removeprefix("PASSGATE_").lower() for name in Settings.variables()}
     results = [
         from_realm_export(export("openldap"), include_secrets=True),
         from_realm_export(export("multi"), provider="corp-ad", include_secrets=True),
@@ -732,10 +732,10 @@ def test_env_text_loads_in_passgate(tmp_path: Path, clean_env: None) -> None:
         ImportedSettings(provider="x", settings=settings, not_used={"a": "b"}, notes=["n"]).to_env()
     )
     loaded = load_settings(_env_file=env, **AUTH)
-    assert loaded.ldap_bind_dn == TRICKY["PASSGATE_LDAP_BIND_DN"]
-    assert loaded.ldap_bind_credential.get_secret_value() == TRICKY["PASSGATE_LDAP_BIND_CREDENTIAL"]
-    assert loaded.ldap_urls == ["ldaps://a.example.org", "ldaps://b.example.org"]
-    assert loaded.user_object_classes == ["inetOrgPerson", "organizationalPerson"]
+    assert loaded.ldap.bind_dn == TRICKY["PASSGATE_LDAP_BIND_DN"]
+    assert loaded.ldap.bind_credential.get_secret_value() == TRICKY["PASSGATE_LDAP_BIND_CREDENTIAL"]
+    assert loaded.ldap.urls == ["ldaps://a.example.org", "ldaps://b.example.org"]
+    assert loaded.ldap.object_classes == ["inetOrgPerson", "organizationalPerson"]
 
 
 def test_values_a_dotenv_reader_would_expand_are_left_out() -> None:
@@ -769,18 +769,18 @@ def test_comments_cannot_be_broken_out_of() -> None:
 def test_openldap_export_loads_as_passgate_settings(clean_env: None) -> None:
     result = from_realm_export(export("openldap"), include_secrets=True)
     s = load_settings(_env_file=None, **as_overrides(result.settings), **AUTH)
-    assert s.ldap_urls == ["ldap://127.0.0.1:389"]
-    assert s.ldap_start_tls is False
-    assert s.ldap_bind_dn == "cn=keycloak,ou=services,dc=example,dc=org"
-    assert s.ldap_bind_credential.get_secret_value() == SECRET
-    assert s.ldap_users_dn == "ou=people,dc=example,dc=org"
-    assert s.ldap_username_attribute == "uid"
-    assert s.ldap_user_id_attribute == "passgateUserId"
-    assert s.user_object_classes == ["inetOrgPerson", "organizationalPerson", "passgateUser"]
-    assert s.ldap_vendor == "other"
-    assert s.ldap_search_scope == "one"
-    assert s.ldap_connect_timeout == 3
-    assert s.ldap_operation_timeout == 10
+    assert s.ldap.urls == ["ldap://127.0.0.1:389"]
+    assert s.ldap.start_tls is False
+    assert s.ldap.bind_dn == "cn=keycloak,ou=services,dc=example,dc=org"
+    assert s.ldap.bind_credential.get_secret_value() == SECRET
+    assert s.ldap.users_dn == "ou=people,dc=example,dc=org"
+    assert s.ldap.username_attribute == "uid"
+    assert s.ldap.user_id_attribute == "passgateUserId"
+    assert s.ldap.object_classes == ["inetOrgPerson", "organizationalPerson", "passgateUser"]
+    assert s.ldap.vendor == "other"
+    assert s.ldap.search_scope == "one"
+    assert s.ldap.connect_timeout == 3
+    assert s.ldap.operation_timeout == 10
 
 
 def test_without_secrets_passgate_asks_for_the_credential(clean_env: None) -> None:
@@ -794,8 +794,8 @@ def test_ad_export_loads_with_the_credential_set_by_hand(clean_env: None) -> Non
     s = load_settings(
         _env_file=None, **as_overrides(result.settings), ldap_bind_credential="typed-in", **AUTH
     )
-    assert s.ldap_vendor == "ad"
-    assert s.ldap_user_id_attribute == "employeeNumber"  # passgate's AD default, not objectGUID
-    assert s.ldap_username_attribute == "sAMAccountName"
-    assert s.ldap_urls == ["ldaps://dc1.corp.example.org", "ldaps://dc2.corp.example.org:636"]
-    assert s.ldap_operation_timeout == 30
+    assert s.ldap.vendor == "ad"
+    assert s.ldap.user_id_attribute == "employeeNumber"  # passgate's AD default, not objectGUID
+    assert s.ldap.username_attribute == "sAMAccountName"
+    assert s.ldap.urls == ["ldaps://dc1.corp.example.org", "ldaps://dc2.corp.example.org:636"]
+    assert s.ldap.operation_timeout == 30

@@ -28,7 +28,13 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from passgate.config import ENV_PREFIX, Settings, env_name, load_settings
+from passgate.config import (
+    ENV_PREFIX,
+    AuthSettings,
+    LdapSettings,
+    Settings,
+    load_settings,
+)
 from passgate.dev import demo, seed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -347,7 +353,7 @@ def test_ports_are_published_on_loopback_only(services: dict[str, dict[str, Any]
 
 
 def test_passgate_variables_are_settings(services: dict[str, dict[str, Any]]) -> None:
-    known = {env_name(name) for name in Settings.model_fields}
+    known = set(Settings.variables())
     used = {k for s in services.values() for k in environment(s) if k.startswith(ENV_PREFIX)}
     assert used, "no PASSGATE_* variable at all"
     assert used <= known, f"not settings: {sorted(used - known)}"
@@ -360,9 +366,9 @@ def test_passgate_environment_is_a_configuration_passgate_accepts(
         monkeypatch.delenv(key)
     values = {k[len(ENV_PREFIX) :].lower(): v for k, v in passgate_env.items()}
     settings = load_settings(_env_file=None, **values)
-    assert settings.ldap_allow_insecure  # ldap:// inside the compose network
-    assert settings.auth_jwks_url
-    assert settings.auth_issuer
+    assert settings.ldap.allow_insecure  # ldap:// inside the compose network
+    assert settings.auth.jwks_url
+    assert settings.auth.issuer
 
 
 def test_passgate_waits_for_a_healthy_directory(services: dict[str, dict[str, Any]]) -> None:
@@ -479,11 +485,11 @@ def test_demo_users_are_passgate_devs(
     directory: dict[str, list[tuple[str, str]]], passgate_env: dict[str, str]
 ) -> None:
     users_dn = passgate_env["PASSGATE_LDAP_USERS_DN"]
-    defaults = Settings.model_fields
-    id_attribute = defaults["ldap_user_id_attribute"].default
-    name_attribute = defaults["ldap_username_attribute"].default
+    defaults = LdapSettings.model_fields
+    id_attribute = defaults["user_id_attribute"].default
+    name_attribute = defaults["username_attribute"].default
     classes = passgate_env.get(
-        "PASSGATE_LDAP_USER_OBJECT_CLASSES", defaults["ldap_user_object_classes"].default
+        "PASSGATE_LDAP_USER_OBJECT_CLASSES", defaults["user_object_classes"].default
     )
     for user in (demo.ALICE, demo.BOB):
         entry = entry_of(directory, f"{name_attribute}={user.uid},{users_dn}")
@@ -535,8 +541,7 @@ def test_cn_config_script_sets_what_passgate_relies_on(
     assert f'local default_policy_dn="{passgate_env["PASSGATE_LDAP_DEFAULT_POLICY_DN"]}"' in text
     assert "olcPPolicyDefault: ${default_policy_dn}" in text
     attributes = [
-        Settings.model_fields[f].default
-        for f in ("ldap_user_id_attribute", "ldap_username_attribute")
+        LdapSettings.model_fields[f].default for f in ("user_id_attribute", "username_attribute")
     ]
     for attribute in attributes:
         assert f"olcDbIndex: {attribute} eq" in text, attribute
@@ -609,7 +614,7 @@ def test_ldap_federation_is_passgates_directory(
     assert passgate_env.get("PASSGATE_LDAP_SEARCH_SCOPE", "sub") == scope
     assert (
         config(ldap_provider, "usernameLDAPAttribute")
-        == Settings.model_fields["ldap_username_attribute"].default
+        == LdapSettings.model_fields["username_attribute"].default
     )
     assert config(ldap_provider, "editMode") == "READ_ONLY"
     assert config(ldap_provider, "vendor") == passgate_env.get("PASSGATE_LDAP_VENDOR", "other")
@@ -625,7 +630,7 @@ def test_ldap_users_have_every_mapped_attribute(
     assert {"username", "firstName", "lastName", "email", "passgateUserId"} <= set(mappers)
     assert (
         mappers["passgateUserId"]["ldap.attribute"]
-        == Settings.model_fields["ldap_user_id_attribute"].default
+        == LdapSettings.model_fields["user_id_attribute"].default
     )
     assert mappers["username"]["ldap.attribute"] == config(ldap_provider, "usernameLDAPAttribute")
     users_dn = dn_key(passgate_env["PASSGATE_LDAP_USERS_DN"])
@@ -662,7 +667,7 @@ def test_portal_tokens_carry_what_passgate_checks(
     assert audience["included.client.audience"] == passgate_env["PASSGATE_AUTH_AUDIENCE"]
     assert audience["access.token.claim"] == "true"
     role = passgate_env.get(
-        "PASSGATE_AUTH_ADMIN_ROLE", Settings.model_fields["auth_admin_role"].default
+        "PASSGATE_AUTH_ADMIN_ROLE", AuthSettings.model_fields["admin_role"].default
     )
     assert role in [r["name"] for r in realm["roles"]["realm"]]
 

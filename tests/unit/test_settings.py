@@ -27,16 +27,16 @@ def settings(**overrides: Any):  # type: ignore[no-untyped-def]
 
 def test_defaults() -> None:
     s = settings()
-    assert s.ldap_user_id_attribute == "passgateUserId"
-    assert s.ldap_username_attribute == "uid"
-    assert s.user_object_classes == ["inetOrgPerson"]
-    assert s.ldap_vendor == "other"
-    assert s.ldap_start_tls is False
-    assert s.auth_user_id_claim == "sub"
-    assert s.auth_username_claim == "preferred_username"
-    assert s.auth_admin_role == "password-admin"
-    assert s.ldap_connect_timeout == 5
-    assert s.ldap_operation_timeout == 10
+    assert s.ldap.user_id_attribute == "passgateUserId"
+    assert s.ldap.username_attribute == "uid"
+    assert s.ldap.object_classes == ["inetOrgPerson"]
+    assert s.ldap.vendor == "other"
+    assert s.ldap.start_tls is False
+    assert s.auth.user_id_claim == "sub"
+    assert s.auth.username_claim == "preferred_username"
+    assert s.auth.admin_role == "password-admin"
+    assert s.ldap.connect_timeout == 5
+    assert s.ldap.operation_timeout == 10
 
 
 def test_keycloak_style_lists() -> None:
@@ -44,8 +44,8 @@ def test_keycloak_style_lists() -> None:
         ldap_connection_url="ldaps://dc1.example.org ldaps://dc2.example.org:636",
         ldap_user_object_classes="person, organizationalPerson, user",
     )
-    assert s.ldap_urls == ["ldaps://dc1.example.org", "ldaps://dc2.example.org:636"]
-    assert s.user_object_classes == ["person", "organizationalPerson", "user"]
+    assert s.ldap.urls == ["ldaps://dc1.example.org", "ldaps://dc2.example.org:636"]
+    assert s.ldap.object_classes == ["person", "organizationalPerson", "user"]
 
 
 def test_read_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,16 +54,16 @@ def test_read_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PASSGATE_LDAP_VENDOR", "rhds")
     overrides = {k: v for k, v in BASE.items() if k not in ("ldap_connection_url",)}
     s = load_settings(**overrides)
-    assert s.ldap_urls == ["ldaps://ldap.example.org"]
-    assert s.ldap_start_tls is True
-    assert s.ldap_vendor == "rhds"
+    assert s.ldap.urls == ["ldaps://ldap.example.org"]
+    assert s.ldap.start_tls is True
+    assert s.ldap.vendor == "rhds"
 
 
 def test_read_from_dotenv(tmp_path: Path) -> None:
     env = tmp_path / ".env"
     env.write_text("PASSGATE_LDAP_USERNAME_ATTRIBUTE=sAMAccountName\n")
     s = load_settings(**{**BASE, "_env_file": env})
-    assert s.ldap_username_attribute == "sAMAccountName"
+    assert s.ldap.username_attribute == "sAMAccountName"
 
 
 def test_missing_required_names_the_variable() -> None:

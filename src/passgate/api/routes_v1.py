@@ -43,7 +43,7 @@ async def v1_change_password(
     caller: CurrentCaller,
     passwords: V1Passwords,  # checks the userId with the body: one 400 names both
 ) -> JSONResponse:
-    authorize(caller, user_id, parts.settings.auth_admin_role)
+    authorize(caller, user_id, parts.settings.auth.admin_role)
     attempt = attempt_of(request)
 
     def limited_change() -> None:
@@ -78,7 +78,7 @@ async def v1_password_policy(
     if user_id is not None:
         if not OBJECT_ID.match(user_id):
             raise ValidationFailed([FieldProblem("userId", "must be 24 hexadecimal characters")])
-        authorize(caller, user_id, parts.settings.auth_admin_role)
+        authorize(caller, user_id, parts.settings.auth.admin_role)
     policy: EffectivePolicy
     if user_id is not None:
         policy = await parts.threads.run(parts.service.policy_for_user_id, user_id)

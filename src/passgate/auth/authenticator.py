@@ -13,7 +13,7 @@ from passgate.auth.api_keys import ApiKeyVerifier, load_api_keys
 from passgate.auth.base import Caller, Credentials, CredentialVerifier
 from passgate.auth.jwt import TokenVerifier, load_public_key
 from passgate.auth.keys import JwksKeys, KeySource, StaticKey
-from passgate.config import Settings
+from passgate.config import AuthSettings
 from passgate.errors import InvalidCredentials, NoCredentials
 
 
@@ -58,7 +58,7 @@ class NotConfigured:
         raise InvalidCredentials(f"{self._what} are not configured")
 
 
-def authenticator_from_settings(settings: Settings) -> CompositeAuthenticator:
+def authenticator_from_settings(settings: AuthSettings) -> CompositeAuthenticator:
     return CompositeAuthenticator(
         [
             _tokens(settings) or NotConfigured("bearer tokens", TokenVerifier.handles),
@@ -67,32 +67,32 @@ def authenticator_from_settings(settings: Settings) -> CompositeAuthenticator:
     )
 
 
-def _tokens(settings: Settings) -> TokenVerifier | None:
+def _tokens(settings: AuthSettings) -> TokenVerifier | None:
     keys: KeySource | None = None
-    if settings.auth_jwks_url:
+    if settings.jwks_url:
         keys = JwksKeys(
-            settings.auth_jwks_url,
-            min_refresh_interval=settings.auth_jwks_min_refresh_interval,
-            max_age=settings.auth_jwks_cache_ttl,
-            timeout=settings.auth_jwks_timeout,
+            settings.jwks_url,
+            min_refresh_interval=settings.jwks_min_refresh_interval,
+            max_age=settings.jwks_cache_ttl,
+            timeout=settings.jwks_timeout,
         )
-    elif settings.auth_public_key_file is not None:
-        keys = StaticKey(load_public_key(settings.auth_public_key_file))
+    elif settings.public_key_file is not None:
+        keys = StaticKey(load_public_key(settings.public_key_file))
     if keys is None:
         return None
-    assert settings.auth_issuer is not None  # enforced by Settings
+    assert settings.issuer is not None  # enforced by Settings
     return TokenVerifier(
         keys,
-        issuer=settings.auth_issuer,
-        audience=settings.auth_audience,
-        user_id_claim=settings.auth_user_id_claim,
-        username_claim=settings.auth_username_claim,
-        leeway=settings.auth_leeway,
-        cache_size=settings.auth_token_cache_size,
+        issuer=settings.issuer,
+        audience=settings.audience,
+        user_id_claim=settings.user_id_claim,
+        username_claim=settings.username_claim,
+        leeway=settings.leeway,
+        cache_size=settings.token_cache_size,
     )
 
 
-def _api_keys(settings: Settings) -> ApiKeyVerifier | None:
+def _api_keys(settings: AuthSettings) -> ApiKeyVerifier | None:
     if settings.api_keys_file is None:
         return None
     return ApiKeyVerifier(load_api_keys(settings.api_keys_file))

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import ldap3
 
-from passgate.config import Settings
+from passgate.config import LdapSettings
 from passgate.directory import results
 from passgate.directory.results import UnusableServer, connecting, translated_ldap_errors
 from passgate.errors import DirectoryUnavailable
@@ -31,19 +31,19 @@ TLS_VERIFY_FAILURE = re.compile(r"(certificate verify failed: [^'(\"]*?)\s*(?:\(
 class Connector:
     """Opens connections to the first configured server that answers, in order."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: LdapSettings) -> None:
         self.last_failure: str | None = None  # why the last URL could not be used
         self._settings = settings
         self._tls = self._tls_config(settings)
-        self._urls = settings.ldap_urls
+        self._urls = settings.urls
 
     @staticmethod
-    def _tls_config(settings: Settings) -> ldap3.Tls:
+    def _tls_config(settings: LdapSettings) -> ldap3.Tls:
         return ldap3.Tls(
             validate=ssl.CERT_REQUIRED,
             version=ssl.PROTOCOL_TLS_CLIENT,
-            ca_certs_file=str(settings.ldap_ca_file) if settings.ldap_ca_file else None,
-            valid_names=[settings.ldap_tls_server_name] if settings.ldap_tls_server_name else None,
+            ca_certs_file=str(settings.ca_file) if settings.ca_file else None,
+            valid_names=[settings.tls_server_name] if settings.tls_server_name else None,
         )
 
     def _server(self, url: str) -> ldap3.Server:
@@ -55,7 +55,7 @@ class Connector:
             use_ssl=use_ssl,
             tls=self._tls,
             get_info=ldap3.NONE,
-            connect_timeout=self._settings.ldap_connect_timeout,
+            connect_timeout=self._settings.connect_timeout,
         )
 
     def open(
@@ -75,7 +75,7 @@ class Connector:
                 authentication=ldap3.SIMPLE,  # also for pooled user connections, bound later
                 auto_bind=ldap3.AUTO_BIND_NONE,
                 client_strategy=ldap3.SYNC,
-                receive_timeout=self._settings.ldap_operation_timeout,
+                receive_timeout=self._settings.operation_timeout,
                 auto_referrals=False,
                 raise_exceptions=False,
                 read_only=False,
@@ -86,7 +86,7 @@ class Connector:
             try:
                 with connecting():
                     conn.open()
-                    if self._settings.ldap_start_tls and not server.ssl and not conn.start_tls():
+                    if self._settings.start_tls and not server.ssl and not conn.start_tls():
                         raise UnusableServer(f"StartTLS refused: {conn.result}")
                 return conn
             except UnusableServer as lost:
@@ -108,7 +108,7 @@ class Connector:
             )
         if found is None:
             return f"directory server {url} unusable: {text}"
-        cas = self._settings.ldap_ca_file or "the system CAs"
+        cas = self._settings.ca_file or "the system CAs"
         return (
             f"TLS certificate of {url} not trusted: {found.group(1)} "
             f"(checked against {cas}; PASSGATE_LDAP_CA_FILE, PASSGATE_LDAP_TLS_SERVER_NAME)"
@@ -117,8 +117,8 @@ class Connector:
     def service_connection(self) -> ldap3.Connection:
         """A connection bound as the service account (``PASSGATE_LDAP_BIND_DN``)."""
         settings = self._settings
-        credential = settings.ldap_bind_credential.get_secret_value().encode("utf-8")  # unprepared
-        conn = self.open(settings.ldap_bind_dn, credential)
+        credential = settings.bind_credential.get_secret_value().encode("utf-8")  # unprepared
+        conn = self.open(settings.bind_dn, credential)
         try:
             with translated_ldap_errors("service account bind"):
                 conn.bind()

@@ -11,15 +11,17 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
 
+from passgate.config import LdapSettings, env_name
 from passgate.directory.base import BoundUser, PoolStats
 from passgate.directory.bound import UserBinds
 from passgate.directory.connection import Connector, Stopwatch
+from passgate.directory.dialects import dialect_class
 from passgate.directory.dialects.base import Dialect
 from passgate.directory.lookup import ServiceAccount, UserLookup
-from passgate.directory.mappers import UserMapper
+from passgate.directory.mappers import UserMapper, mapper_from_settings
 from passgate.directory.pool import ConnectionPool
 from passgate.directory.rootdse import Discovery, RootDse
-from passgate.errors import PassgateError
+from passgate.errors import ConfigurationError, PassgateError
 from passgate.policy.model import DirectoryPolicy
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,31 @@ log = logging.getLogger(__name__)
 
 class LdapDirectory:
     """Finds users as the service account; changes passwords as the user."""
+
+    @classmethod
+    def from_settings(
+        cls, settings: LdapSettings, *, name_attributes: tuple[str, ...] = ()
+    ) -> LdapDirectory:
+        """The directory the ``PASSGATE_LDAP_*`` section describes.
+
+        ``name_attributes`` are the person's names the local rules compare
+        passwords against (``PASSGATE_POLICY_NAME_ATTRIBUTES``).
+        """
+        try:
+            dialect = dialect_class(settings.vendor)()
+        except KeyError as exc:
+            raise ConfigurationError(f"{env_name('ldap_vendor')}: {exc.args[0]}") from None
+        return cls(
+            Connector(settings),
+            mapper_from_settings(settings),
+            dialect,
+            time_limit=settings.operation_timeout,
+            pool_size=settings.pool_size,
+            pool_max_idle=settings.pool_max_idle,
+            dn_cache_ttl=settings.dn_cache_ttl,
+            default_policy_dn=settings.default_policy_dn,
+            name_attributes=name_attributes,
+        )
 
     def __init__(
         self,

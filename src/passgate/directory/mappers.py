@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import escape_rdn
 
-from passgate.config import Settings
+from passgate.config import LdapSettings
 from passgate.errors import ConfigurationError
 
 Scope = Literal["base", "one", "sub"]
@@ -92,34 +92,34 @@ class TemplateMapper:
 # -- factories, registered as entry points (group ``passgate.mappers``) -----------------
 
 
-def search_mapper(settings: Settings) -> UserMapper:
+def search_mapper(settings: LdapSettings) -> UserMapper:
     """The default: search the users DN for the user-id attribute (contract section 5)."""
     return SearchMapper(
-        users_dn=settings.ldap_users_dn,
-        object_classes=settings.user_object_classes,
-        user_id_attribute=settings.ldap_user_id_attribute,
-        username_attribute=settings.ldap_username_attribute,
-        scope=settings.ldap_search_scope,
+        users_dn=settings.users_dn,
+        object_classes=settings.object_classes,
+        user_id_attribute=settings.user_id_attribute,
+        username_attribute=settings.username_attribute,
+        scope=settings.search_scope,
     )
 
 
-def template_mapper(settings: Settings) -> UserMapper:
+def template_mapper(settings: LdapSettings) -> UserMapper:
     """``PASSGATE_LDAP_USER_DN_TEMPLATE``: the DN made from the userId."""
-    if not settings.ldap_user_dn_template:
+    if not settings.user_dn_template:
         raise ConfigurationError(
             "PASSGATE_LDAP_USER_MAPPER=template needs PASSGATE_LDAP_USER_DN_TEMPLATE"
         )
     by_username = search_mapper(settings)
     assert isinstance(by_username, SearchMapper)
-    return TemplateMapper(settings.ldap_user_dn_template, by_username)
+    return TemplateMapper(settings.user_dn_template, by_username)
 
 
 MAPPER_GROUP = "passgate.mappers"
 
 
-def available_mappers() -> dict[str, Callable[[Settings], UserMapper]]:
+def available_mappers() -> dict[str, Callable[[LdapSettings], UserMapper]]:
     """Mapper factories by name; built-in ones register like a plugin would."""
-    found: dict[str, Callable[[Settings], UserMapper]] = {}
+    found: dict[str, Callable[[LdapSettings], UserMapper]] = {}
     for entry in entry_points(group=MAPPER_GROUP):
         found[entry.name] = entry.load()
     found.setdefault("search", search_mapper)  # a source tree that was never installed
@@ -127,8 +127,8 @@ def available_mappers() -> dict[str, Callable[[Settings], UserMapper]]:
     return found
 
 
-def mapper_from_settings(settings: Settings) -> UserMapper:
-    name = settings.ldap_user_mapper or ("template" if settings.ldap_user_dn_template else "search")
+def mapper_from_settings(settings: LdapSettings) -> UserMapper:
+    name = settings.user_mapper or ("template" if settings.user_dn_template else "search")
     mappers = available_mappers()
     if name not in mappers:
         raise ConfigurationError(

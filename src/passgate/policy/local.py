@@ -15,6 +15,7 @@ from pathlib import Path
 
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
+from passgate.config import PolicySettings
 from passgate.errors import PasswordPolicyRejected, PolicyReason
 from passgate.policy.model import LocalPolicy
 
@@ -91,6 +92,19 @@ class LocalRules:
     def __init__(self, policy: LocalPolicy, forbidden: ForbiddenPasswords | None = None) -> None:
         self.policy = policy
         self._forbidden = forbidden
+
+    @classmethod
+    def from_settings(cls, settings: PolicySettings) -> LocalRules:
+        forbidden = None
+        if settings.forbidden_file is not None:
+            forbidden = ForbiddenPasswords.load(settings.forbidden_file)
+        same = settings.model_dump(exclude={"name_attributes", "forbidden_file"})
+        policy = LocalPolicy(
+            **same,
+            username_attributes=settings.name_attribute_list,
+            forbidden_list=forbidden is not None,
+        )
+        return cls(policy, forbidden)
 
     @property
     def needs_names(self) -> bool:

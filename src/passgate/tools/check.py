@@ -60,7 +60,7 @@ class Checker:
         yield from self._urls()
         conn = None
         try:
-            conn = Connector(self.settings).service_connection()
+            conn = Connector(self.settings.ldap).service_connection()
         except PassgateError as exc:
             yield fail(
                 "service account bind",
@@ -70,7 +70,7 @@ class Checker:
         if conn is None:
             yield skip("users DN, schema, RootDSE", "no service connection")
         else:
-            yield ok("service account bind", self.settings.ldap_bind_dn)
+            yield ok("service account bind", self.settings.ldap.bind_dn)
             try:
                 yield from self._directory(conn)
             finally:
@@ -81,20 +81,19 @@ class Checker:
 
     def _urls(self) -> Iterator[Verdict]:
         s = self.settings
-        for url in s.ldap_urls:
-            one = s.model_copy(update={"ldap_connection_url": url})
-            connector = Connector(one)
+        for url in s.ldap.urls:
+            connector = Connector(s.ldap.model_copy(update={"connection_url": url}))
             try:
                 conn = connector.open()
             except PassgateError:
                 yield fail(f"connect {url}", connector.last_failure or "no answer")
                 continue
-            secured = conn.server.ssl or (s.ldap_start_tls and conn.tls_started)
+            secured = conn.server.ssl or (s.ldap.start_tls and conn.tls_started)
             close_quietly(conn)
             if secured:
-                cas = s.ldap_ca_file or "the system CAs"
+                cas = s.ldap.ca_file or "the system CAs"
                 yield ok(f"connect {url}", f"TLS verified against {cas}")
-            elif s.ldap_allow_insecure or is_loopback(urlsplit(url).hostname):
+            elif s.ldap.allow_insecure or is_loopback(urlsplit(url).hostname):
                 yield warn(
                     f"connect {url}",
                     "cleartext: passwords cross the network unencrypted; use ldaps:// or "
@@ -107,13 +106,13 @@ class Checker:
 
     def _directory(self, conn: ldap3.Connection) -> Iterator[Verdict]:
         s = self.settings
-        found = conn.search(s.ldap_users_dn, "(objectClass=*)", ldap3.BASE, attributes=["1.1"])
+        found = conn.search(s.ldap.users_dn, "(objectClass=*)", ldap3.BASE, attributes=["1.1"])
         if found:
-            yield ok("users DN exists", s.ldap_users_dn)
+            yield ok("users DN exists", s.ldap.users_dn)
         else:
             yield fail(
                 "users DN exists",
-                f"{env_name('ldap_users_dn')}={s.ldap_users_dn}: "
+                f"{env_name('ldap_users_dn')}={s.ldap.users_dn}: "
                 f"{conn.result.get('description')} (is it spelled right, and may the service "
                 "account read it?)",
             )
@@ -132,14 +131,14 @@ class Checker:
         vendor_name = root.vendor_name
         seen = vendor_name or ("Active Directory" if root.is_active_directory else "unnamed")
         version = root.vendor_version
-        facts = vendors.facts_for(s.ldap_vendor)
+        facts = vendors.facts_for(s.ldap.vendor)
         hint = facts.vendor_name_hint
         if facts.active_directory != root.is_active_directory or (
             hint and hint not in vendor_name.lower()
         ):
             yield warn(
                 "RootDSE vendor",
-                f"{seen} {version}".strip() + f", but {env_name('ldap_vendor')}={s.ldap_vendor} "
+                f"{seen} {version}".strip() + f", but {env_name('ldap_vendor')}={s.ldap.vendor} "
                 f"({facts.display_name})",
             )
         else:
@@ -173,7 +172,7 @@ class Checker:
 
     def _schema(self, conn: ldap3.Connection, subschema: str) -> Iterator[Verdict]:
         s = self.settings
-        attribute = s.ldap_user_id_attribute
+        attribute = s.ldap.user_id_attribute
         if not subschema:
             yield skip(f"attribute {attribute} in the schema", "no subschemaSubentry in RootDSE")
             return
@@ -223,30 +222,30 @@ class Checker:
 
     def _issuer(self) -> Iterator[Verdict]:
         s = self.settings
-        if s.auth_jwks_url:
+        if s.auth.jwks_url:
             try:
-                keys = parse_jwks(json.loads(self._fetch(s.auth_jwks_url, s.auth_jwks_timeout)))
+                keys = parse_jwks(json.loads(self._fetch(s.auth.jwks_url, s.auth.jwks_timeout)))
             except Exception as exc:  # network, JSON and JWKS errors alike
                 yield fail(
                     "token issuer JWKS",
-                    f"{s.auth_jwks_url}: {type(exc).__name__}: {str(exc)[:200]}",
+                    f"{s.auth.jwks_url}: {type(exc).__name__}: {str(exc)[:200]}",
                 )
             else:
                 if keys:
                     yield ok(
-                        "token issuer JWKS", f"{len(keys)} signing key(s) at {s.auth_jwks_url}"
+                        "token issuer JWKS", f"{len(keys)} signing key(s) at {s.auth.jwks_url}"
                     )
                 else:
-                    yield fail("token issuer JWKS", f"{s.auth_jwks_url} holds no signing key")
-        elif s.auth_public_key_file is not None:
+                    yield fail("token issuer JWKS", f"{s.auth.jwks_url} holds no signing key")
+        elif s.auth.public_key_file is not None:
             try:
-                load_public_key(s.auth_public_key_file)
-                yield ok("token issuer key", str(s.auth_public_key_file))
+                load_public_key(s.auth.public_key_file)
+                yield ok("token issuer key", str(s.auth.public_key_file))
             except ConfigurationError as exc:
                 yield fail("token issuer key", str(exc))
-        if s.api_keys_file is not None:
+        if s.auth.api_keys_file is not None:
             try:
-                yield ok("API keys", f"{len(load_api_keys(s.api_keys_file))} key(s)")
+                yield ok("API keys", f"{len(load_api_keys(s.auth.api_keys_file))} key(s)")
             except ConfigurationError as exc:
                 yield fail("API keys", str(exc))
 
