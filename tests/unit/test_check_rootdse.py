@@ -6,7 +6,8 @@ import pytest
 
 from passgate.directory import ppolicy
 from passgate.directory.dialects.ad import POLICY_HINTS_OID
-from passgate.directory.dialects.base import AD_CAPABILITY, PASSWORD_MODIFY_OID, RootDse
+from passgate.directory.dialects.base import PASSWORD_MODIFY_OID
+from passgate.directory.rootdse import AD_CAPABILITY, RootDse
 from passgate.tools.check import Checker
 from tests.unit.test_settings import settings
 

@@ -9,7 +9,7 @@ import pytest
 from passgate.config import load_settings
 from passgate.directory.dialects import available_dialects, dialect_class
 from passgate.directory.dialects.ad import ActiveDirectoryDialect, encode_password
-from passgate.directory.dialects.base import PASSWORD_MODIFY_OID, RootDse
+from passgate.directory.dialects.base import PASSWORD_MODIFY_OID
 from passgate.directory.dialects.ds389 import Ds389Dialect
 from passgate.directory.dialects.openldap import OpenLdapDialect
 from passgate.directory.results import (
@@ -18,6 +18,7 @@ from passgate.directory.results import (
     check_ad_bind,
     check_ad_password_change,
 )
+from passgate.directory.rootdse import RootDse
 from passgate.errors import (
     AccountLocked,
     ConfigurationError,

@@ -71,7 +71,7 @@ class LdapDirectory:
         self._dialect = dialect
         self._default_policy_dn = default_policy_dn
         self._stopwatch = Stopwatch()
-        self._discovery = Discovery(connector, dialect)
+        self._discovery = Discovery(connector, dialect.facts.vendor, dialect.adapt_to)
         self._service = ServiceAccount(
             connector, self._stopwatch, pool_size=pool_size, pool_max_idle=pool_max_idle
         )

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import ldap3
 
 from passgate.directory.connection import Connector, close_quietly
 from passgate.directory.results import translated_ldap_errors
 from passgate.errors import DirectoryUnavailable, PassgateError
-
-if TYPE_CHECKING:  # no import circle at run time
-    from passgate.directory.dialects.base import Dialect
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +73,13 @@ class RootDse:
 class Discovery:
     """Reads the RootDSE once and lets the dialect adapt; retried until it succeeds."""
 
-    def __init__(self, connector: Connector, dialect: Dialect) -> None:
+    def __init__(
+        self, connector: Connector, vendor: str, adapt_to: Callable[[RootDse], None]
+    ) -> None:
+        """``adapt_to`` is the dialect's: it adjusts to what the server advertises."""
         self._connector = connector
-        self._dialect = dialect
+        self._vendor = vendor
+        self._adapt_to = adapt_to
         self._lock = threading.Lock()
         self.root_dse: RootDse | None = None
         self._done = False
@@ -106,9 +107,9 @@ class Discovery:
                 "directory: %s %s (dialect %s)",
                 self.root_dse.vendor_name or "(no vendorName)",
                 self.root_dse.vendor_version,
-                self._dialect.facts.vendor,
+                self._vendor,
             )
-            self._dialect.adapt_to(self.root_dse)
+            self._adapt_to(self.root_dse)
             self._done = True
             return self.root_dse
 

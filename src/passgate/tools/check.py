@@ -21,7 +21,7 @@ from passgate.auth.jwt import load_public_key
 from passgate.auth.keys import http_fetch, parse_jwks
 from passgate.config import Settings, env_name, is_loopback
 from passgate.directory.connection import Connector, close_quietly
-from passgate.directory.dialects.base import RootDse, all_values, first_value
+from passgate.directory.rootdse import RootDse, all_values, first_value
 from passgate.errors import ConfigurationError, PassgateError
 
 

@@ -24,8 +24,9 @@ import ldap3
 
 from passgate.directory import results
 from passgate.directory.base import EntryReader
-from passgate.directory.dialects.base import Dialect, RootDse
+from passgate.directory.dialects.base import Dialect
 from passgate.directory.ppolicy import PolicyResponse
+from passgate.directory.rootdse import RootDse
 from passgate.policy.model import DirectoryPolicy
 from passgate.policy.read import AD_FIELDS, attributes_of, policy_from
 from passgate.vendors import VendorFacts

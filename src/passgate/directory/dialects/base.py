@@ -17,8 +17,7 @@ import ldap3
 from passgate.directory import ppolicy, results
 from passgate.directory.base import EntryReader
 from passgate.directory.ppolicy import PolicyResponse
-from passgate.directory.results import MustSetAsService
-from passgate.directory.rootdse import AD_CAPABILITY, RootDse, all_values, first_value
+from passgate.directory.rootdse import RootDse
 from passgate.errors import PasswordPolicyRejected
 from passgate.policy.model import DirectoryPolicy
 from passgate.policy.read import OPENLDAP_FIELDS, attributes_of, first_values, policy_from
@@ -27,18 +26,6 @@ from passgate.vendors import VendorFacts
 log = logging.getLogger(__name__)
 
 PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"
-
-# Formerly defined here; kept importable for check and third-party dialects.
-__all__ = [
-    "AD_CAPABILITY",
-    "PASSWORD_MODIFY_OID",
-    "Dialect",
-    "EntryReader",
-    "MustSetAsService",
-    "RootDse",
-    "all_values",
-    "first_value",
-]
 
 
 class Dialect:
