@@ -28,6 +28,7 @@ from passgate.errors import (
     PolicyReason,
     UserNotFound,
 )
+from passgate.policy.lockout import FailureState
 from passgate.policy.model import DirectoryPolicy
 from passgate.service import PasswordService
 
@@ -58,6 +59,9 @@ class FakeDirectory:
 
     def policy_for(self, dn: str | None) -> DirectoryPolicy | None:
         return DirectoryPolicy(source="fake", min_length=10, history=5)
+
+    def failure_state(self, dn: str) -> FailureState | None:
+        return None
 
     def ping(self) -> None:
         if self.fail_with:

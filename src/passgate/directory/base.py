@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from passgate.policy.lockout import FailureState
 from passgate.policy.model import DirectoryPolicy
 
 
@@ -78,6 +79,14 @@ class Directory(Protocol):
 
     def policy_for(self, dn: str | None) -> DirectoryPolicy | None:
         """The directory's password rules for this entry (``None``: its default ones)."""
+        ...
+
+    def failure_state(self, dn: str) -> FailureState | None:
+        """The directory's lockout counter for this entry, read as the service account.
+
+        ``None`` when it cannot be read (no right to the attributes, no policy
+        found): the attempt limiter is then the only guard.
+        """
         ...
 
     def ping(self) -> None:

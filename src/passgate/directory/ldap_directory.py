@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping
 
 from passgate.config import LdapSettings, env_name
@@ -22,6 +23,7 @@ from passgate.directory.mappers import UserMapper, mapper_from_settings
 from passgate.directory.pool import ConnectionPool
 from passgate.directory.rootdse import Discovery, RootDse
 from passgate.errors import ConfigurationError, PassgateError
+from passgate.policy.lockout import FailureState
 from passgate.policy.model import DirectoryPolicy
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,17 @@ class LdapDirectory:
             return self._dialect.read_policy(self._service, dn, self._default_policy_dn)
         except PassgateError as exc:
             log.info("password policy not read: %s", exc.log_message)
+            return None
+
+    def failure_state(self, dn: str) -> FailureState | None:
+        """The entry's lockout counter, as far as the service account can read it."""
+        self.discover()
+        try:
+            return self._dialect.read_failure_state(
+                self._service, dn, self._default_policy_dn, time.time()
+            )
+        except PassgateError as exc:
+            log.info("failure state of %s not read: %s", dn, exc.log_message)
             return None
 
     def ping(self) -> None:

@@ -19,6 +19,7 @@ from passgate.directory.base import EntryReader
 from passgate.directory.ppolicy import PolicyResponse
 from passgate.directory.rootdse import RootDse
 from passgate.errors import PasswordPolicyRejected
+from passgate.policy.lockout import FailureState
 from passgate.policy.model import DirectoryPolicy
 from passgate.policy.read import OPENLDAP_FIELDS, attributes_of, first_values, policy_from
 from passgate.vendors import VendorFacts
@@ -121,6 +122,16 @@ class Dialect:
         if not policy.quality_check:
             policy = dataclasses.replace(policy, min_length=None, max_length=None)
         return policy
+
+    def read_failure_state(
+        self, reader: EntryReader, dn: str, default_policy_dn: str | None, now: float
+    ) -> FailureState | None:
+        """The entry's lockout counter and the threshold that applies (None: unreadable).
+
+        ``now`` is the current time (seconds since the epoch), so that tests
+        can fix it.
+        """
+        return None
 
     def set_password_as_service(self, conn: ldap3.Connection, dn: str, new: str) -> None:
         """Set a password as the service account; only dialects that need it implement it."""
