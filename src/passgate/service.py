@@ -15,7 +15,13 @@ from pydantic import SecretStr
 
 from passgate.auth.base import Caller
 from passgate.directory.base import Directory
-from passgate.errors import IncorrectOldPassword, PasswordPolicyRejected, UserNotFound
+from passgate.errors import (
+    AccountLocked,
+    IncorrectOldPassword,
+    PasswordPolicyRejected,
+    TooManyAttempts,
+    UserNotFound,
+)
 from passgate.policy.local import LocalRules
 from passgate.policy.model import EffectivePolicy, LocalPolicy
 
@@ -23,9 +29,17 @@ log = logging.getLogger(__name__)
 
 
 class PasswordService:
-    def __init__(self, directory: Directory, rules: LocalRules | None = None) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        rules: LocalRules | None = None,
+        *,
+        lockout_wait: float = 900.0,
+    ) -> None:
         self._directory = directory
         self._rules = rules or LocalRules(LocalPolicy())
+        # Retry-After when the directory's count resets only on a good bind.
+        self._lockout_wait = lockout_wait
 
     @property
     def directory(self) -> Directory:
@@ -97,7 +111,22 @@ class PasswordService:
             raise refusal.explained(message) from None
         log.info("password changed for %s", dn)
 
+    def _guard(self, dn: str) -> None:
+        """The last straw: never bind when one more failure could lock the account."""
+        state = self._directory.failure_state(dn)
+        if state is None:
+            return  # unreadable: the attempt limiter is the only guard
+        if state.locked:
+            raise AccountLocked(f"{dn} is locked ({state.source})")
+        if state.one_more_locks:
+            raise TooManyAttempts(
+                state.retry_after(self._lockout_wait),
+                f"{dn}: the directory counts {state.failures} of {state.max_failures} failures "
+                f"({state.source}); one more could lock it",
+            )
+
     def _set(self, dn: str, old: SecretStr, new: SecretStr) -> None:
+        self._guard(dn)
         old_value, new_value = old.get_secret_value(), new.get_secret_value()
         with self._directory.bound_as(dn, old_value) as bound:  # the old password is proven
             names = bound.names() if self._rules.needs_names else []
