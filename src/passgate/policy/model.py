@@ -24,6 +24,11 @@ class DirectoryPolicy:
     max_age_seconds: int | None = None
     quality_check: bool | None = None  # the server checks syntax/complexity
     max_failures: int | None = None  # binds before lockout (0: no lockout)
+    # How long the directory counts a failure towards the lockout, in seconds
+    # (OpenLDAP pwdFailureCountInterval, 0: until a good bind; 389
+    # passwordResetFailureCount; AD the lockout observation window).
+    failure_window_seconds: int | None = None
+    grace_logins: int | None = None  # binds allowed with an expired password (ppolicy grace)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ and the dialects say where the entry is.
 
 from __future__ import annotations
 
+import calendar
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +33,34 @@ def _ad_interval(value: str) -> int | None:
     return abs(number) // 10_000_000
 
 
+FILETIME_UNIX_EPOCH = 11_644_473_600  # seconds from 1601-01-01 to 1970-01-01
+TICKS_PER_SECOND = 10_000_000
+
+
+def filetime_seconds(value: str | None) -> float | None:
+    """An AD FILETIME (100 ns ticks since 1601, UTC) as seconds since the epoch; 0: never."""
+    ticks = _int(value) if value else None
+    if not ticks or ticks <= 0:
+        return None
+    return ticks / TICKS_PER_SECOND - FILETIME_UNIX_EPOCH
+
+
+def generalized_time(value: str | None) -> float | None:
+    """``20261201004954Z`` (GeneralizedTime, UTC, as 389-DS writes it) in epoch seconds."""
+    if not value:
+        return None
+    digits = value.strip().rstrip("Zz").split(".")[0]
+    try:
+        return float(calendar.timegm(time.strptime(digits[:14], "%Y%m%d%H%M%S")))
+    except ValueError:
+        return None
+
+
+def ad_interval(value: str | None) -> int | None:
+    """An AD duration (negative 100 ns ticks) in seconds; None: 'never' or unreadable."""
+    return _ad_interval(value) if value else None
+
+
 @dataclass(frozen=True)
 class Field:
     name: str  # DirectoryPolicy field
@@ -46,6 +76,8 @@ OPENLDAP_FIELDS = (
     Field("max_age_seconds", "pwdMaxAge"),
     Field("quality_check", "pwdCheckQuality", lambda v: _int(v) not in (None, 0)),
     Field("max_failures", "pwdMaxFailure"),
+    Field("failure_window_seconds", "pwdFailureCountInterval"),
+    Field("grace_logins", "pwdGraceAuthNLimit"),
 )
 DS389_FIELDS = (
     Field("min_length", "passwordMinLength"),
@@ -54,6 +86,8 @@ DS389_FIELDS = (
     Field("max_age_seconds", "passwordMaxAge"),
     Field("quality_check", "passwordCheckSyntax", _on),
     Field("max_failures", "passwordMaxFailure"),
+    Field("failure_window_seconds", "passwordResetFailureCount"),
+    Field("grace_logins", "passwordGraceLimit"),
 )
 DS389_SWITCHES = {  # a value counts only when its switch is on
     "history": "passwordHistory",
@@ -68,6 +102,17 @@ AD_FIELDS = (
     Field("max_age_seconds", "maxPwdAge", _ad_interval),
     Field("quality_check", "pwdProperties", lambda v: bool((_int(v) or 0) & 1)),
     Field("max_failures", "lockoutThreshold"),
+    Field("failure_window_seconds", "lockOutObservationWindow", _ad_interval),
+)
+# A fine-grained password policy (PSO, msDS-PasswordSettings): the same rules, other names.
+AD_PSO_FIELDS = (
+    Field("min_length", "msDS-MinimumPasswordLength"),
+    Field("history", "msDS-PasswordHistoryLength"),
+    Field("min_age_seconds", "msDS-MinimumPasswordAge", _ad_interval),
+    Field("max_age_seconds", "msDS-MaximumPasswordAge", _ad_interval),
+    Field("quality_check", "msDS-PasswordComplexityEnabled", _on),
+    Field("max_failures", "msDS-LockoutThreshold"),
+    Field("failure_window_seconds", "msDS-LockoutObservationWindow", _ad_interval),
 )
 
 
