@@ -65,6 +65,7 @@ class Target:
     resume: Callable[[], None]
     expected: dict[str, Outcome] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    server: Any = None  # the started server, for scenarios that need more than the above
 
 
 def new_user_id() -> str:
@@ -205,6 +206,7 @@ def ds389_target(server: Any) -> Target:
         quality_refused=lambda u: f"My-{u.username}-Passw0rd",  # contains the uid
         pause=server.pause,
         resume=server.resume,
+        server=server,
         notes={
             "too short": "389 says quality (5); refined from passwordMinLength",
             "insufficient quality": "a password containing the uid (passwordCheckSyntax)",
@@ -296,6 +298,7 @@ def samba_target(server: Any) -> Target:
         quality_refused=lambda u: "alllowercaseletters",  # complexity: one character class
         pause=server.pause,
         resume=server.resume,
+        server=server,
         # No password-policy hints control in Samba 4.17 (critical: 12), so a user
         # who must change or whose password expired cannot be served (contract 3).
         expected={"must change": Outcome(400, 5025), "expired": Outcome(400, 5025)},

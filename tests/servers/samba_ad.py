@@ -89,6 +89,7 @@ from typing import ClassVar, Self
 
 import ldap3
 from ldap3.core.exceptions import LDAPBindError, LDAPException
+from ldap3.protocol.formatters.formatters import format_sid
 from ldap3.utils.dn import escape_rdn
 
 from passgate.dev.process import LocalServer, find_program
@@ -393,8 +394,33 @@ class SambaAD(LocalServer):
                     "msDS-PSOAppliesTo": self.service_dn,
                 },
             )
+            conn.search(self.service_dn, "(objectClass=*)", ldap3.BASE, attributes=["objectSid"])
+            service_sid = format_sid(conn.entries[0].objectSid.raw_values[0])
         finally:
             conn.unbind()
+        self.grant_pso_read(service_sid)
+
+    def grant_pso_read(self, sid: str) -> None:
+        """Let ``sid`` read the fine-grained password policies (PSOs), as passgate needs.
+
+        AD lets only administrators read them by default (Samba too: measured,
+        a plain user reads no attribute of a PSO). The right passgate documents:
+        read property, list, read control on the Password Settings Container,
+        inherited by the PSOs in it. Written locally with samba-tool dsacl.
+        """
+        self._run(
+            [
+                str(self._samba_tool),
+                "dsacl",
+                "set",
+                "-s",
+                str(self.smb_conf),
+                f"-H{self._dir}/private/sam.ldb",
+                f"--objectdn={self.pso_container}",
+                f"--sddl=(A;CI;RPLCLORC;;;{sid})",
+            ],
+            "samba-tool dsacl set",
+        )
 
     def stop(self) -> None:
         """Stop every samba process and remove every file; safe to call twice."""
