@@ -15,9 +15,11 @@ import pytest
 from passgate.dev import seed
 from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
+from passgate.directory.dialects.base import Dialect
+from passgate.directory.dialects.openldap import OpenLdapDialect
 from passgate.tools.check import run_check
 from tests.certs import Authority
-from tests.conftest import SettingsFactory, start_slapd
+from tests.conftest import Directory, SettingsFactory, start_slapd
 from tests.jwks_server import JwksServer
 
 
@@ -195,3 +197,115 @@ def test_settings_from_a_keycloak_export_pass_the_check(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passgate check: all good" in result.stdout
     assert "[  OK] users DN exists" in result.stdout
+
+
+# -- the last-straw guard's reads, the limiter against the policy, expired passwords --------
+
+
+def policy_entry(slapd: Slapd, name: str, **values: str) -> str:
+    """A ppolicy entry under ou=policies (seed defaults plus ``values``); returns its DN."""
+    dn = f"cn={name},{seed.POLICIES_DN}"
+    admin = slapd.admin_connection()
+    try:
+        admin.delete(dn)
+        attributes: dict[str, object] = {
+            "objectClass": ["device", "pwdPolicy"],
+            "cn": name,
+            "pwdAttribute": "userPassword",
+            "pwdMaxFailure": "5",
+            "pwdLockout": "TRUE",
+            "pwdFailureCountInterval": "900",
+            **values,
+        }
+        assert admin.add(dn, attributes=attributes), admin.result
+    finally:
+        admin.unbind()
+    return dn
+
+
+def test_failure_state_is_tried_on_a_user(
+    make_settings: SettingsFactory, directory: Directory
+) -> None:
+    directory.add_user()
+    code, text = check(make_settings)
+    assert code == 0, text
+    if OpenLdapDialect.read_failure_state is Dialect.read_failure_state:
+        # No OpenLDAP reader (and the seed's ACL hides pwdFailureTime): the limiter only.
+        assert "[WARN] directory failure state: cannot read pwdFailureTime" in text, text
+        assert "passgate falls back to its attempt limiter; grant the service account read" in text
+    else:
+        assert "[  OK] directory failure state: " in text, text
+
+
+def test_failure_state_without_a_user_to_try(make_settings: SettingsFactory) -> None:
+    code, text = check(make_settings, ldap_users_dn=f"ou=services,{seed.SUFFIX}")
+    assert code == 0, text
+    assert "[SKIP] directory failure state: no user to try in the users DN" in text
+
+
+def test_limiter_below_the_lockout(make_settings: SettingsFactory) -> None:
+    code, text = check(make_settings)
+    assert code == 0, text
+    assert (
+        "[  OK] limiter below the directory's lockout: 3 failure(s) per 900 s < 5 per 900 s "
+        f"({seed.DEFAULT_POLICY_DN})"
+    ) in text, text
+
+
+def test_limiter_at_the_lockout_threshold(make_settings: SettingsFactory) -> None:
+    code, text = check(make_settings, limiter_user_failures=5)
+    assert code == 0, text
+    assert (
+        "[WARN] limiter below the directory's lockout: PASSGATE_LIMITER_USER_FAILURES=5 but "
+        "the directory locks after 5"
+    ) in text, text
+    assert "set it to at most 4" in text
+
+
+def test_limiter_window_shorter_than_the_directory_counts(make_settings: SettingsFactory) -> None:
+    code, text = check(make_settings, limiter_window=60)
+    assert code == 0, text
+    assert (
+        "[WARN] limiter below the directory's lockout: PASSGATE_LIMITER_WINDOW=60 is shorter "
+        "than the 900 s the directory counts a failure (pwdFailureCountInterval"
+    ) in text, text
+
+
+def test_failures_counted_until_a_good_bind(make_settings: SettingsFactory, slapd: Slapd) -> None:
+    unbounded = policy_entry(slapd, "unbounded", pwdFailureCountInterval="0")
+    code, text = check(make_settings, ldap_default_policy_dn=unbounded)
+    assert code == 0, text
+    assert (
+        "[WARN] limiter below the directory's lockout: the directory counts failures until the "
+        "next good bind (pwdFailureCountInterval 0"
+    ) in text, text
+    assert "only the guard protects" in text
+
+
+def test_expired_passwords_without_grace_logins(make_settings: SettingsFactory) -> None:
+    code, text = check(make_settings, ldap_default_policy_dn=seed.EXPIRING_POLICY_DN)
+    assert code == 0, text
+    assert (
+        "[WARN] expired passwords can be changed: passwords expire after 86400 s with no grace "
+        f"logins ({seed.EXPIRING_POLICY_DN}): the expired user's bind fails, so passgate answers "
+        "5025"
+    ) in text, text
+
+
+def test_expired_passwords_with_grace_logins(make_settings: SettingsFactory, slapd: Slapd) -> None:
+    graceful = policy_entry(slapd, "graceful", pwdMaxAge="86400", pwdGraceAuthNLimit="2")
+    code, text = check(make_settings, ldap_default_policy_dn=graceful)
+    assert code == 0, text
+    assert (
+        f"[  OK] expired passwords can be changed: 2 grace login(s) after expiry ({graceful})"
+        in (text)
+    )
+
+
+def test_passwords_that_never_expire(make_settings: SettingsFactory) -> None:
+    code, text = check(make_settings)
+    assert code == 0, text
+    assert (
+        "[  OK] expired passwords can be changed: passwords do not expire "
+        f"({seed.DEFAULT_POLICY_DN})"
+    ) in text, text

@@ -102,7 +102,10 @@ LOCAL_POLICIES: dict[str, dict[str, str]] = {
 }
 
 #: Attributes of cn=config the service account may read (passgate's 389 dialect
-#: reads passwordMinLength to tell "too short" from other quality failures).
+#: reads passwordMinLength to tell "too short" from other quality failures, the
+#: lockout attributes for the last-straw guard). The entry's own counters
+#: (passwordRetryCount, retryCountResetTime, accountUnlockTime) are read under
+#: the targetattr="*" ACI on ou=people: measured, it covers them.
 POLICY_READ_ATTRS = (
     "objectClass",  # a search needs it to evaluate the usual (objectClass=*) filter
     "passwordCheckSyntax",
@@ -118,6 +121,11 @@ POLICY_READ_ATTRS = (
     "passwordLockout",
     "passwordMaxFailure",
     "passwordGraceLimit",
+    # the last-straw guard and passgate check: how failures are counted and locked
+    "passwordResetFailureCount",
+    "passwordLockoutDuration",
+    "passwordUnlock",
+    "passwordLegacyPolicy",
     "nsslapd-pwpolicy-local",
 )
 

@@ -19,10 +19,13 @@ from passgate import vendors
 from passgate.auth.api_keys import load_api_keys
 from passgate.auth.jwt import load_public_key
 from passgate.auth.keys import http_fetch, parse_jwks
-from passgate.config import Settings, env_name, is_loopback
+from passgate.config import LimiterSettings, Settings, env_name, is_loopback
+from passgate.directory.base import Directory
 from passgate.directory.connection import Connector, close_quietly
+from passgate.directory.ldap_directory import LdapDirectory
 from passgate.directory.rootdse import RootDse, all_values, first_value
 from passgate.errors import ConfigurationError, PassgateError
+from passgate.policy.model import DirectoryPolicy
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,129 @@ def fail(check: str, detail: str) -> Verdict:
 
 def skip(check: str, detail: str) -> Verdict:
     return Verdict("SKIP", check, detail)
+
+
+@dataclass(frozen=True)
+class LockoutFacts:
+    """Where a vendor keeps the lockout counter, for the operator's messages."""
+
+    attributes: str  # what the service account must read
+    where: str  # on which entries
+    window: str  # the policy attribute that says how long a failure counts
+
+
+LOCKOUT_FACTS = {
+    "other": LockoutFacts(
+        "pwdFailureTime, pwdAccountLockedTime and the policy's pwdMaxFailure, "
+        "pwdFailureCountInterval, pwdLockout",
+        "the users and the ppolicy entries (slapd ACLs often hide pwdFailureTime)",
+        "pwdFailureCountInterval",
+    ),
+    "rhds": LockoutFacts(
+        "passwordRetryCount, retryCountResetTime, accountUnlockTime and the policy's "
+        "passwordLockout, passwordMaxFailure, passwordUnlock",
+        'the users (operational attributes: an ACI naming them, or targetattr="*") and '
+        "cn=config or the user's pwdpolicysubentry",
+        "passwordResetFailureCount",
+    ),
+    "ad": LockoutFacts(
+        "badPwdCount, badPasswordTime, lockoutTime, msDS-ResultantPSO and the lockout "
+        "threshold, observation window and duration",
+        "the users, the domain object and CN=Password Settings Container,CN=System "
+        "(only administrators read PSOs by default)",
+        "lockOutObservationWindow (msDS-LockoutObservationWindow in a PSO)",
+    ),
+}
+
+
+def lockout_verdicts(
+    directory: Directory, vendor: str, sample_dn: str | None, limiter: LimiterSettings
+) -> Iterator[Verdict]:
+    """What the last-straw guard can read, and whether the limiter alone keeps accounts open.
+
+    ``sample_dn``: a user entry to try (the first found), None when there is none.
+    """
+    facts = LOCKOUT_FACTS.get(vendor, LOCKOUT_FACTS["other"])
+    check = "directory failure state"
+    if sample_dn is None:
+        yield skip(check, "no user to try in the users DN")
+    else:
+        state = directory.failure_state(sample_dn)
+        if state is None:
+            yield warn(
+                check,
+                f"cannot read {facts.attributes} for {sample_dn}: passgate falls back to its "
+                f"attempt limiter; grant the service account read on {facts.where}",
+            )
+        else:
+            threshold = state.max_failures or "no lockout"
+            yield ok(check, f"{state.failures} failure(s) of {threshold} on {sample_dn}")
+    policy = directory.policy_for(None) or (directory.policy_for(sample_dn) if sample_dn else None)
+    yield from _limiter_verdict(policy, facts, limiter)
+    if vendor != "ad":
+        yield from _expiry_verdict(policy)
+
+
+def _limiter_verdict(
+    policy: DirectoryPolicy | None, facts: LockoutFacts, limiter: LimiterSettings
+) -> Iterator[Verdict]:
+    check = "limiter below the directory's lockout"
+    failures, window = env_name("limiter_user_failures"), env_name("limiter_window")
+    if policy is None or policy.max_failures is None:
+        yield skip(check, "the directory's lockout threshold is not readable")
+        return
+    most = policy.max_failures
+    counted = policy.failure_window_seconds
+    if most == 0:
+        yield ok(check, f"the directory never locks ({policy.source})")
+    elif not 0 < limiter.user_failures < most:
+        yield warn(
+            check,
+            f"{failures}={limiter.user_failures} but the directory locks after {most} "
+            f"({policy.source}): set it to at most {most - 1}; until then only the guard "
+            "protects",
+        )
+    elif counted is None:
+        yield warn(
+            check,
+            f"{facts.window} not readable: the limiter's window cannot be compared; only the "
+            "guard protects",
+        )
+    elif counted == 0:
+        yield warn(
+            check,
+            f"the directory counts failures until the next good bind ({facts.window} 0, "
+            f"{policy.source}): no {window} covers that; only the guard protects",
+        )
+    elif limiter.window < counted:
+        yield warn(
+            check,
+            f"{window}={limiter.window:g} is shorter than the {counted} s the directory counts "
+            f"a failure ({facts.window}, {policy.source}): set it to at least {counted}",
+        )
+    else:
+        yield ok(
+            check,
+            f"{limiter.user_failures} failure(s) per {limiter.window:g} s < {most} per "
+            f"{counted} s ({policy.source}); failures made elsewhere are the guard's",
+        )
+
+
+def _expiry_verdict(policy: DirectoryPolicy | None) -> Iterator[Verdict]:
+    check = "expired passwords can be changed"
+    if policy is None:
+        yield skip(check, "the directory's password policy is not readable")
+    elif not policy.max_age_seconds:
+        yield ok(check, f"passwords do not expire ({policy.source})")
+    elif not policy.grace_logins:
+        yield warn(
+            check,
+            f"passwords expire after {policy.max_age_seconds} s with no grace logins "
+            f"({policy.source}): the expired user's bind fails, so passgate answers 5025; "
+            "allow at least 1 (OpenLDAP pwdGraceAuthNLimit, 389 passwordGraceLimit)",
+        )
+    else:
+        yield ok(check, f"{policy.grace_logins} grace login(s) after expiry ({policy.source})")
 
 
 class Checker:
@@ -125,6 +251,31 @@ class Checker:
         root = conn.response[0]["attributes"] if conn.response else {}
         yield from self._vendor(RootDse.from_entry(root))
         yield from self._schema(conn, first_value(root.get("subschemaSubentry")))
+        yield from self._lockout(conn)
+
+    def _lockout(self, conn: ldap3.Connection) -> Iterator[Verdict]:
+        """The guard's reads, tried as passgate makes them (the service account, the dialect)."""
+        s = self.settings
+        classes = "".join(f"(objectClass={c})" for c in s.ldap.object_classes)
+        conn.search(
+            s.ldap.users_dn,
+            f"(&{classes}({s.ldap.user_id_attribute}=*))",
+            ldap3.SUBTREE,
+            attributes=["1.1"],
+            size_limit=1,
+        )
+        found = [r["dn"] for r in conn.response or [] if r.get("type") == "searchResEntry"]
+        try:
+            directory = LdapDirectory.from_settings(s.ldap)
+        except ConfigurationError as exc:
+            yield fail("directory failure state", str(exc))
+            return
+        try:
+            yield from lockout_verdicts(
+                directory, s.ldap.vendor, found[0] if found else None, s.limiter
+            )
+        finally:
+            directory.close()
 
     def _vendor(self, root: RootDse) -> Iterator[Verdict]:
         s = self.settings
