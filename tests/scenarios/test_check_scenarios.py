@@ -29,6 +29,7 @@ def test_check_on_389(ds389: Target, make_settings: Callable[..., Any]) -> None:
         "(cn=config)"
     ) in text, text
     assert "[  OK] expired passwords can be changed: passwords do not expire (cn=config)" in text
+    assert ds389.settings["ldap_bind_credential"] not in text
     short = check(make_settings(**ds389.settings, limiter_window=300))
     assert (
         "[WARN] limiter below the directory's lockout: PASSGATE_LIMITER_WINDOW=300 is shorter "
@@ -42,3 +43,4 @@ def test_check_on_samba(samba: Target, make_settings: Callable[..., Any]) -> Non
     assert "[  OK] directory failure state: 0 failure(s) of " in text, text
     assert "[  OK] limiter below the directory's lockout: " in text, text
     assert "expired passwords can be changed" not in text  # AD: the service account sets them
+    assert samba.settings["ldap_bind_credential"] not in text
