@@ -151,7 +151,7 @@ class Dialect:
             return None
         policy = reader.read(policy_dn, ["objectClass", *PPOLICY_LOCKOUT_ATTRIBUTES])
         classes = {c.lower() for c in folded(policy or {}).get("objectclass", [])}
-        if policy is None or "pwdpolicy" not in classes:  # unreadable, or not a draft-behera policy at all
+        if policy is None or "pwdpolicy" not in classes:  # unreadable, or no ppolicy entry
             log.info("%s is no pwdPolicy the service account can read", policy_dn)
             return None
         return ppolicy_failure_state(entry, policy, now, f"pwdFailureTime of {dn}, {policy_dn}")
