@@ -180,7 +180,7 @@ class _Moved(Exception):
 
 
 class Unlimited:
-    """No limits (unit tests of the use case); attempts are still not counted anywhere."""
+    """No budgets and no serialising: for unit tests of the use case over a fake directory."""
 
     def check_address(self, address: str | None) -> None:
         return None
