@@ -20,7 +20,7 @@ from passgate.api.observe import request_id_from
 from passgate.api.routing import presenter_for
 from passgate.auth.authenticator import authenticator_from_settings
 from passgate.auth.base import Authenticator
-from passgate.config import Settings
+from passgate.config import LdapSettings, Settings
 from passgate.directory.base import Directory
 from passgate.directory.ldap_directory import LdapDirectory
 from passgate.errors import PassgateError
@@ -111,6 +111,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     parts.service.directory.close()
 
 
+def attempt_ttl(ldap: LdapSettings) -> float:
+    """How long an entry's in-flight slot outlives a vanished holder (a crashed instance).
+
+    Longer than any real attempt: the failure-state read, the bind, the
+    change and the two settlement binds, each a connection and an operation
+    at most, plus a margin.
+    """
+    return 5 * (ldap.connect_timeout + ldap.operation_timeout) + 5
+
+
 def create_app(
     settings: Settings,
     *,
@@ -121,10 +131,18 @@ def create_app(
     """Build the service. Tests pass their own directory or authenticator."""
     app = _routed(lifespan=_lifespan)
     the_directory = directory or directory_from_settings(settings)
-    service = PasswordService(the_directory, LocalRules.from_settings(settings.policy))
     metrics = Metrics()
-    the_limiter = limiter or AttemptLimiter.from_settings(settings.limiter)
+    the_limiter = limiter or AttemptLimiter.from_settings(
+        settings.limiter, slot_ttl=attempt_ttl(settings.ldap)
+    )
     the_limiter.on_trip = lambda scope: metrics.limiter_trips.labels(scope).inc()
+    service = PasswordService(
+        the_directory,
+        LocalRules.from_settings(settings.policy),
+        limiter=the_limiter,
+        lockout_wait=settings.limiter.window,
+    )
+    service.on_guard = lambda: metrics.limiter_trips.labels("lockout").inc()
     pools = the_directory.instrument(metrics.observe_ldap)
     if pools:
         metrics.watch_pools(lambda: dict(pools))

@@ -289,9 +289,11 @@ class LimiterSettings(Section):
     model_config = SettingsConfigDict(env_prefix="PASSGATE_LIMITER_")
 
     url: str = "memory://"  # or redis://host:port/db, rediss://..., unix://...
-    user_failures: int = Field(default=3, ge=0, le=1000)  # per user per window; 0: off
+    user_failures: int = Field(default=3, ge=0, le=1000)  # per directory entry per window; 0: off
     address_failures: int = Field(default=20, ge=0, le=100_000)  # per address; 0: off
     window: float = Field(default=900.0, ge=1, le=86400)  # seconds, sliding
+    # Seconds a second attempt for one entry waits for the first before 429 (0: at once).
+    busy_wait: float = Field(default=2.0, ge=0, le=30)
 
     @field_validator("url")
     @classmethod

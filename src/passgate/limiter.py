@@ -1,19 +1,34 @@
-"""The attempt limiter: failed old-password attempts, counted before the directory is asked.
+"""The attempt limiter: failed old-password attempts, counted per directory entry.
 
 A directory locks an account after ``pwdMaxFailure`` wrong binds. passgate
 must not become the way to get there (or to guess passwords), so it counts
-failed attempts per target user and per client address in a sliding window,
-and refuses (429 / 4029) once a limit is reached, without any LDAP operation.
+failed attempts per *entry* (its normalised DN, whichever endpoint or
+identifier named it) and, for callers that can target other users, per
+client address, in a sliding window, and refuses (429 / 4029) once a limit
+is reached.
 
-Each attempt *reserves* a slot before the directory is asked, atomically, so
-concurrent requests (even on several instances sharing Redis) can never run
-more binds than the limit. When the attempt ends, the slot is settled:
+An attempt for an entry runs alone: it takes the entry's in-flight slot in
+the store (so it holds across instances sharing Redis), then reserves its
+place in the entry's budget, then the use case reads the directory's own
+failure count and binds, then the attempt is settled and the slot let go.
+Serialising is what keeps the last-straw guard from being raced: two
+requests can never both read "3 of 5" and both fail. A second attempt for
+the same entry waits for the slot (``busy_wait``, 2 s) and then answers 429
+with ``Retry-After: 1``. A slot whose holder vanished (a crashed instance)
+expires after ``slot_ttl``.
 
-- wrong old password: the slot stays (it is a failure);
+Settling:
+
+- wrong old password: the entry's place stays (a failure), and one failure
+  is recorded for the address;
 - the old password proved right (changed, or refused by policy, or expired):
-  the user's count is cleared, as the directory clears its own, and the
-  address slot is given back;
-- anything else (no such user, directory down, ...): both slots are given back.
+  the entry's count is cleared, as the directory clears its own;
+- anything else (directory down, ...): the entry's place is given back.
+
+The address budget counts *settled* failures only, never attempts in
+flight, so concurrent correct changes from one address (a portal backend)
+never trip it; concurrent wrong ones can overshoot it by at most the number
+in flight together, each still bounded per entry.
 
 Storage is in memory (one process) or Redis (shared); if Redis cannot be
 reached, each instance counts in memory until it can, and says so in the log.
@@ -29,8 +44,11 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from ldap3.utils.dn import escape_rdn, parse_dn
 
 from passgate.config import LimiterSettings
 from passgate.errors import (
@@ -44,10 +62,48 @@ log = logging.getLogger(__name__)
 
 # The old password was right: the directory reset its failure count.
 VERIFIED_OUTCOMES = (PasswordPolicyRejected, PasswordExpired)
+POLL_INTERVAL = 0.05  # seconds between two looks at a busy entry's slot
+
+
+def entry_key(dn: str) -> str:
+    """One key per directory entry, however its DN is spelled.
+
+    Attribute types and values lower-cased, values unescaped and escaped
+    again one way (``\\2C`` and ``\\,`` are the same comma), the values of a
+    multi-valued RDN sorted. A DN ldap3 cannot parse is its own lower-cased
+    self: never an error, at worst two spellings of one entry with two keys.
+    """
+    try:
+        rdns: list[list[str]] = [[]]
+        for attribute, value, separator in parse_dn(dn, escape=False, strip=True):
+            rdns[-1].append(f"{attribute.lower()}={escape_rdn(_unescaped(value).lower())}")
+            if separator == ",":
+                rdns.append([])
+        return ",".join("+".join(sorted(rdn)) for rdn in rdns if rdn)
+    except Exception:  # ldap3 raises its own tree, decoding a ValueError: never crash
+        return dn.lower()
+
+
+def _unescaped(value: str) -> str:
+    """An RFC 4514 attribute value without its escapes (``\\,`` and ``\\2C`` alike)."""
+    out = bytearray()
+    i = 0
+    while i < len(value):
+        pair = value[i + 1 : i + 3]
+        if value[i] == "\\" and len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
+            out += bytes.fromhex(pair)
+            i += 3
+        elif value[i] == "\\" and i + 1 < len(value):
+            out += value[i + 1].encode()
+            i += 2
+        else:
+            out += value[i].encode()
+            i += 1
+    return out.decode("utf-8")
 
 
 class AttemptStore(Protocol):
-    """Sliding-window counters with reservations; every method is atomic."""
+    """Sliding-window counters and in-flight slots; every method is atomic."""
 
     def reserve(self, key: str, limit: int, window: float, token: str) -> float | None:
         """Record ``token`` under ``key`` unless ``limit`` are already in the window.
@@ -61,23 +117,40 @@ class AttemptStore(Protocol):
     def clear(self, key: str) -> None:
         """Forget every attempt under ``key``."""
 
+    def add(self, key: str, window: float, token: str) -> None:
+        """Record one settled failure under ``key``, whatever the count."""
+
+    def failures_wait(self, key: str, limit: int, window: float) -> float | None:
+        """``None`` while fewer than ``limit`` are in the window, else the seconds until so."""
+
+    def acquire_slot(self, key: str, token: str, ttl: float) -> bool:
+        """Take the exclusive slot of ``key`` for ``ttl`` seconds, unless someone holds it."""
+
+    def release_slot(self, key: str, token: str) -> None:
+        """Let go of the slot, if ``token`` still holds it."""
+
 
 class MemoryAttemptStore:
-    """Per-process counters: a deque of (time, token) per key."""
+    """Per-process counters: a deque of (time, token) per key; slots: (token, expiry)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._entries: dict[str, deque[tuple[float, str]]] = {}
+        self._slots: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
         self._sweeps = 0
+
+    def _live(self, key: str, now: float, window: float) -> deque[tuple[float, str]]:
+        attempts = self._entries.setdefault(key, deque())
+        while attempts and attempts[0][0] <= now - window:
+            attempts.popleft()
+        return attempts
 
     def reserve(self, key: str, limit: int, window: float, token: str) -> float | None:
         now = self._clock()
         with self._lock:
             self._sweep(now, window)
-            attempts = self._entries.setdefault(key, deque())
-            while attempts and attempts[0][0] <= now - window:
-                attempts.popleft()
+            attempts = self._live(key, now, window)
             if len(attempts) >= limit:
                 return attempts[0][0] + window - now
             attempts.append((now, token))
@@ -99,6 +172,38 @@ class MemoryAttemptStore:
         with self._lock:
             self._entries.pop(key, None)
 
+    def add(self, key: str, window: float, token: str) -> None:
+        now = self._clock()
+        with self._lock:
+            self._sweep(now, window)
+            self._live(key, now, window).append((now, token))
+
+    def failures_wait(self, key: str, limit: int, window: float) -> float | None:
+        now = self._clock()
+        with self._lock:
+            attempts = self._live(key, now, window)
+            if len(attempts) < limit:
+                if not attempts:
+                    del self._entries[key]
+                return None
+            # The oldest len - limit + 1 must leave the window before one more fits.
+            return attempts[len(attempts) - limit][0] + window - now
+
+    def acquire_slot(self, key: str, token: str, ttl: float) -> bool:
+        now = self._clock()
+        with self._lock:
+            held = self._slots.get(key)
+            if held is not None and held[1] > now:
+                return False
+            self._slots[key] = (token, now + ttl)
+            return True
+
+    def release_slot(self, key: str, token: str) -> None:
+        with self._lock:
+            held = self._slots.get(key)
+            if held is not None and held[0] == token:
+                del self._slots[key]
+
     def _sweep(self, now: float, window: float) -> None:
         """Now and then, drop keys whose attempts all left the window (bounded memory)."""
         self._sweeps += 1
@@ -107,16 +212,22 @@ class MemoryAttemptStore:
         stale = [k for k, v in self._entries.items() if not v or v[-1][0] <= now - window]
         for key in stale:
             del self._entries[key]
+        for key in [k for k, (_, expiry) in self._slots.items() if expiry <= now]:
+            del self._slots[key]
 
     def __len__(self) -> int:
         return len(self._entries)
 
 
-# KEYS[1]: the counter; ARGV: limit, window (ms), token. Redis's clock, so
-# instances with skewed clocks still share one window.
-_RESERVE = """
+# Redis's clock in every script, so instances with skewed clocks still share one window.
+_NOW = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
+"""
+# KEYS[1]: the counter; ARGV: limit, window (ms), token.
+_RESERVE = (
+    _NOW
+    + """
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
@@ -127,12 +238,48 @@ redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
 return -1
 """
+)
+# KEYS[1]: the counter; ARGV: window (ms), token.
+_ADD = (
+    _NOW
+    + """
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], window)
+return 0
+"""
+)
+# KEYS[1]: the counter; ARGV: limit, window (ms).
+_FAILURES_WAIT = (
+    _NOW
+    + """
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  return -1
+end
+local leaving = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+return tonumber(leaving[2]) + window - now
+"""
+)
+# KEYS[1]: the slot; ARGV: the holder's token.
+_RELEASE_SLOT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 
 
 class RedisAttemptStore:
-    """Counters shared by every instance: one sorted set per key, scripts for atomicity."""
+    """Counters shared by every instance: one sorted set per key, scripts for atomicity;
+    a slot is a key set with NX and an expiry."""
 
     PREFIX = "passgate:attempts:"
+    SLOT_PREFIX = "passgate:in-flight:"
 
     def __init__(self, url: str, timeout: float = 2.0) -> None:
         import redis
@@ -141,6 +288,9 @@ class RedisAttemptStore:
             url, socket_timeout=timeout, socket_connect_timeout=timeout
         )
         self._reserve: Any = self._redis.register_script(_RESERVE)
+        self._add: Any = self._redis.register_script(_ADD)
+        self._failures_wait: Any = self._redis.register_script(_FAILURES_WAIT)
+        self._release_slot: Any = self._redis.register_script(_RELEASE_SLOT)
 
     def reserve(self, key: str, limit: int, window: float, token: str) -> float | None:
         wait = int(self._reserve(keys=[self.PREFIX + key], args=[limit, int(window * 1000), token]))
@@ -151,6 +301,19 @@ class RedisAttemptStore:
 
     def clear(self, key: str) -> None:
         self._redis.delete(self.PREFIX + key)
+
+    def add(self, key: str, window: float, token: str) -> None:
+        self._add(keys=[self.PREFIX + key], args=[int(window * 1000), token])
+
+    def failures_wait(self, key: str, limit: int, window: float) -> float | None:
+        wait = int(self._failures_wait(keys=[self.PREFIX + key], args=[limit, int(window * 1000)]))
+        return None if wait < 0 else wait / 1000
+
+    def acquire_slot(self, key: str, token: str, ttl: float) -> bool:
+        return bool(self._redis.set(self.SLOT_PREFIX + key, token, nx=True, px=int(ttl * 1000)))
+
+    def release_slot(self, key: str, token: str) -> None:
+        self._release_slot(keys=[self.SLOT_PREFIX + key], args=[token])
 
     def close(self) -> None:
         self._redis.close()
@@ -204,6 +367,20 @@ class FallbackAttemptStore:
         self._call("clear", key)
         self._local.clear(key)
 
+    def add(self, key: str, window: float, token: str) -> None:
+        self._call("add", key, window, token)
+
+    def failures_wait(self, key: str, limit: int, window: float) -> float | None:
+        result: float | None = self._call("failures_wait", key, limit, window)
+        return result
+
+    def acquire_slot(self, key: str, token: str, ttl: float) -> bool:
+        return bool(self._call("acquire_slot", key, token, ttl))
+
+    def release_slot(self, key: str, token: str) -> None:
+        self._call("release_slot", key, token)
+        self._local.release_slot(key, token)
+
 
 def store_from_url(url: str) -> AttemptStore:
     if url.startswith("memory://"):
@@ -213,62 +390,97 @@ def store_from_url(url: str) -> AttemptStore:
 
 @dataclass(frozen=True)
 class Limits:
-    user_failures: int = 3  # per target user; 0 disables
-    address_failures: int = 20  # per client address; 0 disables
+    user_failures: int = 3  # per directory entry; 0 disables
+    address_failures: int = 20  # settled failures per client address; 0 disables
     window: float = 900.0  # seconds
+    busy_wait: float = 2.0  # seconds a second attempt for one entry waits for the first
+    slot_ttl: float = 60.0  # seconds before the slot of a vanished attempt expires
+
+
+class Limiter(Protocol):
+    """What the use case asks of the limiter (a fake in unit tests, AttemptLimiter here)."""
+
+    def check_address(self, address: str | None) -> None:
+        """Raise TooManyAttempts when ``address`` has failed too often (None: no budget)."""
+        ...
+
+    def attempt(self, entry_dn: str, address: str | None) -> AbstractContextManager[None]:
+        """The entry's slot and a place in its budget, settled by how the block ends."""
+        ...
 
 
 class AttemptLimiter:
     @classmethod
-    def from_settings(cls, settings: LimiterSettings) -> AttemptLimiter:
-        return cls(store_from_url(settings.url), Limits(**settings.model_dump(exclude={"url"})))
+    def from_settings(cls, settings: LimiterSettings, *, slot_ttl: float = 60.0) -> AttemptLimiter:
+        limits = Limits(
+            user_failures=settings.user_failures,
+            address_failures=settings.address_failures,
+            window=settings.window,
+            busy_wait=settings.busy_wait,
+            slot_ttl=slot_ttl,
+        )
+        return cls(store_from_url(settings.url), limits)
 
     def __init__(self, store: AttemptStore, limits: Limits) -> None:
         self._store = store
         self._limits = limits
         self.trips = 0
-        self.on_trip: Callable[[str], None] = lambda scope: None  # "user" or "address"
+        self.on_trip: Callable[[str], None] = lambda scope: None  # "user", "address", "busy"
+
+    def _address_key(self, address: str | None) -> str | None:
+        return "addr:" + address if address and self._limits.address_failures else None
+
+    def check_address(self, address: str | None) -> None:
+        """Before the lookup: refuse an address whose settled failures fill its budget."""
+        key = self._address_key(address)
+        if key is None:
+            return
+        wait = self._store.failures_wait(key, self._limits.address_failures, self._limits.window)
+        if wait is not None:
+            self._trip("address", f"client address {address}", wait)
 
     @contextlib.contextmanager
-    def attempt(self, user: str, address: str | None) -> Iterator[None]:
-        """Reserve a slot for ``user`` (and ``address``); settle it by how the block ends."""
+    def attempt(self, entry_dn: str, address: str | None) -> Iterator[None]:
+        """Run the block as the entry's only attempt; settle its budget by how it ends."""
         limits = self._limits
         token = uuid.uuid4().hex
-        user_key = "user:" + user
-        address_key = "addr:" + address if address and limits.address_failures else None
-        if limits.user_failures:
-            wait = self._store.reserve(user_key, limits.user_failures, limits.window, token)
-            if wait is not None:
-                self._trip("user", f"user {user}", wait)
-        if address_key is not None:
-            wait = self._store.reserve(address_key, limits.address_failures, limits.window, token)
-            if wait is not None:
-                if limits.user_failures:
-                    self._store.release(user_key, token)
-                self._trip("address", f"client address {address}", wait)
+        entry = "entry:" + entry_key(entry_dn)
+        address_key = self._address_key(address)
+        self.check_address(address)  # again: failures may have settled since the lookup
+        self._take_slot(entry, token, entry_dn)
         try:
-            yield
-        except IncorrectOldPassword:
-            raise  # a failure: both slots stay
-        except VERIFIED_OUTCOMES:
-            self._verified(user_key, address_key, token)
-            raise
-        except BaseException:
-            self._give_back(user_key, address_key, token)
-            raise
-        self._verified(user_key, address_key, token)
+            if limits.user_failures:
+                wait = self._store.reserve(entry, limits.user_failures, limits.window, token)
+                if wait is not None:
+                    self._trip("user", f"entry {entry_dn}", wait)
+            try:
+                yield
+            except IncorrectOldPassword:
+                if address_key is not None:
+                    self._store.add(address_key, limits.window, token)
+                raise  # a failure: the entry's place stays
+            except VERIFIED_OUTCOMES:
+                self._verified(entry)
+                raise
+            except BaseException:
+                if limits.user_failures:
+                    self._store.release(entry, token)
+                raise
+            self._verified(entry)
+        finally:
+            self._store.release_slot(entry, token)
 
-    def _verified(self, user_key: str, address_key: str | None, token: str) -> None:
-        if self._limits.user_failures:
-            self._store.clear(user_key)
-        if address_key is not None:
-            self._store.release(address_key, token)
+    def _take_slot(self, entry: str, token: str, entry_dn: str) -> None:
+        """Wait up to ``busy_wait`` for the entry's in-flight slot; 429 (Retry-After 1) after."""
+        deadline = time.monotonic() + self._limits.busy_wait
+        while not self._store.acquire_slot(entry, token, self._limits.slot_ttl):
+            if time.monotonic() >= deadline:
+                self._trip("busy", f"another attempt for {entry_dn} is in flight", 1)
+            time.sleep(POLL_INTERVAL)
 
-    def _give_back(self, user_key: str, address_key: str | None, token: str) -> None:
+    def _verified(self, entry: str) -> None:
         if self._limits.user_failures:
-            self._store.release(user_key, token)
-        if address_key is not None:
-            self._store.release(address_key, token)
+            self._store.clear(entry)
 
     def _trip(self, scope: str, what: str, wait: float) -> None:
         self.trips += 1

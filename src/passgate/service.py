@@ -1,15 +1,23 @@
 """The use case: change a user's password, old password required.
 
-Knows nothing of HTTP. It reads top to bottom: find the entry; bind as it
-with the old password; run passgate's own rules; set the new password (the
+Knows nothing of HTTP. It reads top to bottom: find the entry (a lookup is
+not a guess); take the entry's attempt (its slot and a place in its budget,
+counted per entry whichever endpoint or identifier named it); refuse when
+one more failure could lock the account (the last straw); bind as it with
+the old password; run passgate's own rules; set the new password (the
 directory's rules apply there). It records the outcome for operators, never
 a password.
+
+A lookup that finds nobody counts as nothing: there is no entry to lock,
+and no bind was made. The client address is given only for callers that
+can target other users; its budget is checked before the lookup.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from pydantic import SecretStr
 
@@ -22,6 +30,7 @@ from passgate.errors import (
     TooManyAttempts,
     UserNotFound,
 )
+from passgate.limiter import Limiter, entry_key
 from passgate.policy.local import LocalRules
 from passgate.policy.model import EffectivePolicy, LocalPolicy
 
@@ -34,12 +43,15 @@ class PasswordService:
         directory: Directory,
         rules: LocalRules | None = None,
         *,
+        limiter: Limiter | None = None,
         lockout_wait: float = 900.0,
     ) -> None:
         self._directory = directory
         self._rules = rules or LocalRules(LocalPolicy())
+        self._limiter: Limiter = limiter or Unlimited()
         # Retry-After when the directory's count resets only on a good bind.
         self._lockout_wait = lockout_wait
+        self.on_guard: Callable[[], None] = lambda: None  # the last straw refused a bind
 
     @property
     def directory(self) -> Directory:
@@ -67,15 +79,26 @@ class PasswordService:
     def _policy(self, dn: str | None) -> EffectivePolicy:
         return EffectivePolicy.of(self._rules.policy, self._directory.policy_for(dn))
 
-    def change_password(self, user_id: str, old: SecretStr, new: SecretStr) -> None:
-        """Change the password of the entry with this userId (404 if none)."""
+    def change_password(
+        self, user_id: str, old: SecretStr, new: SecretStr, address: str | None = None
+    ) -> None:
+        """Change the password of the entry with this userId (404 if none).
+
+        ``address``: the client's, when the caller can target other users
+        (its budget applies); None for a person's own change.
+        """
         self._change(
-            lambda refresh: self._directory.user_dn_for(user_id, refresh=refresh), old, new
+            lambda refresh: self._directory.user_dn_for(user_id, refresh=refresh),
+            old,
+            new,
+            address,
         )
 
-    def change_password_for_caller(self, caller: Caller, old: SecretStr, new: SecretStr) -> None:
+    def change_password_for_caller(
+        self, caller: Caller, old: SecretStr, new: SecretStr, address: str | None = None
+    ) -> None:
         """Change the caller's own password: found by user-id claim, else by username."""
-        self._change(lambda refresh: self._dn_of(caller, refresh), old, new)
+        self._change(lambda refresh: self._dn_of(caller, refresh), old, new, address)
 
     def _dn_of(self, caller: Caller, refresh: bool) -> str:
         if caller.user_id:
@@ -88,20 +111,33 @@ class PasswordService:
             return self._directory.user_dn_for_username(caller.username, refresh=refresh)
         raise UserNotFound(f"{caller.kind} {caller.name} names no directory user")
 
-    def _change(self, find_dn: Callable[[bool], str], old: SecretStr, new: SecretStr) -> None:
+    def _change(
+        self,
+        find_dn: Callable[[bool], str],
+        old: SecretStr,
+        new: SecretStr,
+        address: str | None,
+    ) -> None:
+        # Before the lookup: an address over its budget learns nothing, not even a 404.
+        self._limiter.check_address(address)
         dn = find_dn(False)
         try:
             try:
-                self._set(dn, old, new)
-            except IncorrectOldPassword:
-                # A cached DN may be stale (entry renamed or moved): the bind then fails
-                # like a wrong password. Ask the directory again; retry only if it moved.
-                fresh = find_dn(True)
-                if fresh == dn:
-                    raise
-                log.info("the entry moved from %s to %s", dn, fresh)
-                dn = fresh
-                self._set(dn, old, new)
+                with self._limiter.attempt(dn, address):  # alone, counted per entry
+                    try:
+                        self._set(dn, old, new)
+                    except IncorrectOldPassword:
+                        # A cached DN may be stale (entry renamed or moved): the bind then
+                        # fails like a wrong password. Ask the directory again.
+                        fresh = find_dn(True)
+                        if entry_key(fresh) == entry_key(dn):
+                            raise
+                        raise _Moved(fresh) from None  # not a failure of this entry
+            except _Moved as moved:
+                log.info("the entry moved from %s to %s", dn, moved.dn)
+                dn = moved.dn
+                with self._limiter.attempt(dn, address):  # alone, counted per entry
+                    self._set(dn, old, new)
         except PasswordPolicyRejected as refusal:
             if refusal.message:
                 raise
@@ -119,6 +155,7 @@ class PasswordService:
         if state.locked:
             raise AccountLocked(f"{dn} is locked ({state.source})")
         if state.one_more_locks:
+            self.on_guard()
             raise TooManyAttempts(
                 state.retry_after(self._lockout_wait),
                 f"{dn}: the directory counts {state.failures} of {state.max_failures} failures "
@@ -132,3 +169,22 @@ class PasswordService:
             names = bound.names() if self._rules.needs_names else []
             self._rules.check(old_value, new_value, names)  # passgate's rules, then the directory's
             bound.set_password(new_value)
+
+
+class _Moved(Exception):
+    """The cached DN was stale: the entry lives at ``dn`` now (the attempt is given back)."""
+
+    def __init__(self, dn: str) -> None:
+        super().__init__("the entry moved")
+        self.dn = dn
+
+
+class Unlimited:
+    """No budgets and no serialising: for unit tests of the use case over a fake directory."""
+
+    def check_address(self, address: str | None) -> None:
+        return None
+
+    @contextlib.contextmanager
+    def attempt(self, entry_dn: str, address: str | None) -> Iterator[None]:
+        yield

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+import time
+import uuid
 from collections.abc import Callable
 
 import httpx
@@ -19,6 +22,7 @@ from tests.integration.helpers import assert_error, change, user_token
 from tests.servers.redis_server import RedisServer
 
 WRONG = "Wrong-Passw0rd!"
+ADMIN_ROLE = "password-admin"
 NEW = "Brand-New-Passw0rd!"
 
 
@@ -27,6 +31,10 @@ def assert_limited(response: httpx.Response) -> None:
     assert body == {"status": False, "error": {"code": 4029, "message": "Too many attempts"}}
     retry_after = int(response.headers["Retry-After"])
     assert 1 <= retry_after <= 900
+
+
+def admin_token(issuer: DevIssuer) -> str:
+    return issuer.token("helpdesk-" + uuid.uuid4().hex, username="helpdesk", roles=[ADMIN_ROLE])
 
 
 def failure_times(directory: Directory, dn: str) -> list[str]:
@@ -46,7 +54,7 @@ def test_thirty_wrong_passwords_never_lock_the_account(
     # Only the three allowed attempts reached the directory; its limit (5) was never hit.
     assert "pwdAccountLockedTime" not in directory.read(user.dn, "pwdAccountLockedTime")
     assert len(failure_times(directory, user.dn)) == 3
-    # Limited before the lookup: even the right password waits for the window.
+    # Limited before the bind: even the right password waits for the window.
     assert_limited(change(client, user.user_id, user.password, NEW, token=token))
     assert directory.can_bind(user.dn, user.password)
 
@@ -106,16 +114,12 @@ def test_address_limit_behind_a_trusted_proxy(
     )
     client = TestClient(create_app(settings), client=("10.0.0.5", 40000))
     users = [directory.add_user() for _ in range(4)]
+    admin = admin_token(issuer)  # the address budget applies to callers that target others
 
     def attempt(n: int, forwarded: str) -> httpx.Response:
         u = users[n]
         return change(
-            client,
-            u.user_id,
-            WRONG,
-            NEW,
-            token=user_token(issuer, u.user_id),
-            headers={"X-Forwarded-For": forwarded},
+            client, u.user_id, WRONG, NEW, token=admin, headers={"X-Forwarded-For": forwarded}
         )
 
     assert_error(attempt(0, "198.51.100.1"), 400, 5023, "Incorrect old password")
@@ -130,6 +134,7 @@ def test_untrusted_peer_cannot_pick_its_address(
 ) -> None:
     settings = make_settings(trusted_proxies="10.0.0.0/8", limiter_address_failures=2)
     client = TestClient(create_app(settings), client=("203.0.113.9", 40000))
+    admin = admin_token(issuer)  # the address budget applies to callers that target others
     for n in range(3):
         user = directory.add_user()
         response = change(
@@ -137,7 +142,7 @@ def test_untrusted_peer_cannot_pick_its_address(
             user.user_id,
             WRONG,
             NEW,
-            token=user_token(issuer, user.user_id),
+            token=admin,
             headers={"X-Forwarded-For": f"198.51.100.{n}"},  # a fresh lie every time
         )
         if n < 2:
@@ -173,14 +178,17 @@ def test_two_instances_share_the_count_through_redis(
         )
     assert_limited(change(second, user.user_id, WRONG, NEW, token=token))
     assert_limited(change(first, user.user_id, WRONG, NEW, token=token))
-    # A third instance whose directory does not even exist answers 429, not 503:
-    # the limiter is asked before any LDAP operation.
+    # Counted per entry, so the entry is looked up first (a lookup is not a guess): an
+    # instance whose directory does not exist answers 503, and counts nothing.
     blind = TestClient(
         create_app(
             make_settings(limiter_url=shared_redis.url, ldap_connection_url="ldap://127.0.0.1:1")
         )
     )
-    assert_limited(change(blind, user.user_id, WRONG, NEW, token=token))
+    assert_error(
+        change(blind, user.user_id, WRONG, NEW, token=token), 503, 5030, "Directory unavailable"
+    )
+    assert_limited(change(first, user.user_id, WRONG, NEW, token=token))
     assert len(failure_times(directory, user.dn)) == 3
 
 
@@ -247,3 +255,69 @@ def test_limits_are_settings(
     response = change(client, user.user_id, WRONG, NEW, token=token)
     assert_limited(response)
     assert int(response.headers["Retry-After"]) <= 5
+
+
+def test_in_flight_slots_and_settled_failures_on_redis(shared_redis: RedisServer) -> None:
+    first, second = (RedisAttemptStore(shared_redis.url) for _ in range(2))  # two "instances"
+    assert first.acquire_slot("entry:uid=a", "one", 0.3)
+    assert not second.acquire_slot("entry:uid=a", "two", 0.3)
+    second.release_slot("entry:uid=a", "two")  # not its slot: nothing happens
+    assert not second.acquire_slot("entry:uid=a", "two", 0.3)
+    first.release_slot("entry:uid=a", "one")
+    assert second.acquire_slot("entry:uid=a", "two", 0.3)
+    time.sleep(0.4)  # its holder vanished: the slot expires
+    assert first.acquire_slot("entry:uid=a", "three", 0.3)
+
+    assert first.failures_wait("addr:192.0.2.1", 2, 60) is None
+    first.add("addr:192.0.2.1", 60, "f1")
+    second.add("addr:192.0.2.1", 60, "f2")
+    wait = second.failures_wait("addr:192.0.2.1", 2, 60)
+    assert wait is not None
+    assert 59 <= wait <= 60
+    assert first.failures_wait("addr:192.0.2.1", 3, 60) is None
+    for store in (first, second):
+        store.close()
+
+
+def test_concurrent_guesses_on_two_instances_are_one_at_a_time(
+    make_settings: SettingsFactory,
+    shared_redis: RedisServer,
+    directory: Directory,
+    issuer: DevIssuer,
+) -> None:
+    apps = [create_app(make_settings(limiter_url=shared_redis.url)) for _ in range(2)]
+    user = directory.add_user()
+    fail_elsewhere = 2  # a Keycloak login or two: the guard must see them, whoever races
+    for _ in range(fail_elsewhere):
+        assert not directory.can_bind(user.dn, WRONG)
+    token = user_token(issuer, user.user_id)
+
+    async def send_all() -> list[int]:
+        clients = [
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://passgate")
+            for app in apps
+        ]
+        try:
+            answers = await asyncio.gather(
+                *(
+                    clients[n % 2].post(
+                        f"/v1/users/{user.user_id}/change-password",
+                        json={"oldPassword": WRONG, "newPassword": NEW},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    for n in range(10)
+                )
+            )
+        finally:
+            for client in clients:
+                await client.aclose()
+        return sorted(r.status_code for r in answers)
+
+    try:
+        assert asyncio.run(send_all()) == [400, 400] + [429] * 8
+    finally:
+        for app in apps:
+            app.state.components.threads.shutdown()
+            app.state.components.service.directory.close()
+    assert len(failure_times(directory, user.dn)) == 4  # one short of pwdMaxFailure
+    assert "pwdAccountLockedTime" not in directory.read(user.dn, "pwdAccountLockedTime")

@@ -159,16 +159,19 @@ def test_locked_account(client: TestClient, directory: Directory, issuer: DevIss
 def test_locked_by_failed_binds(
     make_client: Callable[..., TestClient], directory: Directory, issuer: DevIssuer
 ) -> None:
-    # The attempt limiter exists to prevent exactly this; switched off here so the
-    # directory's own lockout can be reached and its answer mapped.
-    client = make_client(limiter_user_failures=0, limiter_address_failures=0)
+    # passgate never makes the failure that locks (its limiter and last-straw guard):
+    # the directory's own lockout is reached by binds made elsewhere.
     user = directory.add_user()
     token = user_token(issuer, user.user_id)
     for _ in range(5):  # pwdMaxFailure 5
-        response = change(client, user.user_id, "Wrong-Passw0rd!", NEW, token=token)
-        assert_error(response, 400, 5023, "Incorrect old password")
+        assert not directory.can_bind(user.dn, "Wrong-Passw0rd!")
     assert "pwdAccountLockedTime" in directory.read(user.dn, "pwdAccountLockedTime")
-    response = change(client, user.user_id, user.password, NEW, token=token)
+    # Seen by the guard (the failure state read as the service account) ...
+    response = change(make_client(), user.user_id, user.password, NEW, token=token)
+    assert_error(response, 400, 5026, "Account locked")
+    # ... and, where the guard cannot read the policy, in the bind's own answer.
+    blind = make_client(ldap_default_policy_dn="cn=nowhere,dc=example,dc=org")
+    response = change(blind, user.user_id, user.password, NEW, token=token)
     assert_error(response, 400, 5026, "Account locked")
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
+import time
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.requests import Request
 
 from passgate.api.client_address import client_address
@@ -20,7 +24,13 @@ from passgate.errors import (
     TooManyAttempts,
     UserNotFound,
 )
-from passgate.limiter import AttemptLimiter, FallbackAttemptStore, Limits, MemoryAttemptStore
+from passgate.limiter import (
+    AttemptLimiter,
+    FallbackAttemptStore,
+    Limits,
+    MemoryAttemptStore,
+    entry_key,
+)
 
 
 class Clock:
@@ -225,3 +235,156 @@ def test_no_trusted_proxies_means_the_peer() -> None:
 def test_bad_trusted_proxy_entry_is_named() -> None:
     with pytest.raises(ValueError, match=re.escape("'10.0.0.300' is not an IP address or network")):
         parse_networks("10.0.0.1, 10.0.0.300")
+
+
+# -- one budget per directory entry ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("uid=Bob,ou=People,dc=Example,dc=org", "UID=bob, ou=people,DC=example,dc=ORG"),
+        ("CN=Doe\\, John,OU=x,DC=a", "cn=doe\\2c john,ou=x,dc=a"),  # the hex escape servers send
+        ("cn=a+sn=b,dc=x", "sn=B+cn=A,dc=x"),  # a multi-valued RDN in either order
+        ("cn=J\\C3\\BCrgen,dc=x", "cn=jürgen,dc=x"),
+        ("cn=a\\+b,dc=x", "cn=A\\2Bb,dc=x"),
+    ],
+)
+def test_one_entry_one_key_however_its_dn_is_spelled(one: str, other: str) -> None:
+    assert entry_key(one) == entry_key(other)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("cn=a\\,b,dc=x", "cn=a,cn=b,dc=x"), ("cn=a+sn=b,dc=x", "cn=a\\+sn=b,dc=x")],
+)
+def test_different_entries_different_keys(one: str, other: str) -> None:
+    assert entry_key(one) != entry_key(other)
+
+
+@pytest.mark.parametrize("dn", ["bad=\\zz,X", "cn=#04024869,dc=x", "", "no equals", "cn=\\C3,dc=x"])
+def test_a_dn_it_cannot_parse_is_its_lower_cased_self(dn: str) -> None:
+    assert entry_key(dn) == dn.lower()
+
+
+@given(st.text(alphabet=st.sampled_from('cnuid=,+\\#; "<>abC2F0\u00fc\x00'), max_size=40))
+def test_any_text_gives_a_key_and_never_an_error(dn: str) -> None:
+    key = entry_key(dn)
+    assert entry_key(key) == key or key == dn.lower()
+
+
+# -- the address budget counts settled failures only -------------------------------------
+
+
+def test_attempts_in_flight_do_not_count_against_the_address() -> None:
+    lim, _ = limiter(user=3, address=2)
+    with contextlib.ExitStack() as flying:
+        for n in range(10):  # ten changes for ten entries in flight together
+            flying.enter_context(lim.attempt(f"uid=u{n}", "192.0.2.1"))
+    fail(lim, "uid=a", "192.0.2.1")
+    fail(lim, "uid=b", "192.0.2.1")
+    with pytest.raises(TooManyAttempts), lim.attempt("uid=c", "192.0.2.1"):
+        pass
+
+
+def test_the_address_is_checked_before_the_lookup() -> None:
+    lim, clock = limiter(user=3, address=1, window=100)
+    lim.check_address("192.0.2.1")
+    lim.check_address(None)
+    fail(lim, "uid=a", "192.0.2.1")
+    with pytest.raises(TooManyAttempts) as caught:
+        lim.check_address("192.0.2.1")
+    assert caught.value.retry_after == 100
+    lim.check_address("192.0.2.2")
+    lim.check_address(None)  # a person's own token: no address budget
+    clock.now += 100
+    lim.check_address("192.0.2.1")
+
+
+def test_no_address_no_address_budget() -> None:
+    lim, _ = limiter(user=3, address=1)
+    for n in range(5):
+        fail(lim, f"uid=u{n}", None)
+
+
+# -- one attempt per entry at a time -------------------------------------------------------
+
+
+def test_a_second_attempt_for_the_same_entry_waits_then_429_retry_after_1() -> None:
+    lim = AttemptLimiter(MemoryAttemptStore(), Limits(3, 20, 900, busy_wait=0.2))
+    trips: list[str] = []
+    lim.on_trip = trips.append
+    holding, done = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with lim.attempt("uid=Bob,dc=x", None):
+            holding.set()
+            done.wait(5)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    holding.wait(5)
+    started = time.monotonic()
+    with pytest.raises(TooManyAttempts) as caught, lim.attempt("UID=bob,DC=x", "192.0.2.1"):
+        pytest.fail("ran while another attempt for the entry was in flight")
+    assert time.monotonic() - started >= 0.2
+    assert caught.value.retry_after == 1
+    assert trips == ["busy"]
+    done.set()
+    thread.join()
+    with lim.attempt("uid=bob,dc=x", None):  # free again; the first counted nothing
+        pass
+
+
+def test_a_waiting_attempt_runs_once_the_first_is_settled() -> None:
+    lim = AttemptLimiter(MemoryAttemptStore(), Limits(3, 20, 900, busy_wait=2))
+    order: list[str] = []
+    holding = threading.Event()
+
+    def first() -> None:
+        with contextlib.suppress(IncorrectOldPassword), lim.attempt("uid=a", None):
+            holding.set()
+            time.sleep(0.1)
+            order.append("first")
+            raise IncorrectOldPassword("wrong")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    holding.wait(5)
+    with lim.attempt("uid=a", None):
+        order.append("second")
+    thread.join()
+    assert order == ["first", "second"]
+
+
+def test_the_slot_is_taken_even_when_the_budget_is_off() -> None:
+    """Serialising is what keeps the last-straw guard from being raced."""
+    store = MemoryAttemptStore()
+    lim = AttemptLimiter(store, Limits(0, 0, 900, busy_wait=0))
+    with lim.attempt("uid=a", None):
+        assert not store.acquire_slot("entry:uid=a", "other", 60)
+    assert store.acquire_slot("entry:uid=a", "other", 60)
+
+
+def test_a_stale_slot_expires() -> None:
+    clock = Clock()
+    store = MemoryAttemptStore(clock)
+    assert store.acquire_slot("k", "crashed", 30)
+    assert not store.acquire_slot("k", "next", 30)
+    store.release_slot("k", "someone-else")  # only its holder releases it
+    assert not store.acquire_slot("k", "next", 30)
+    clock.now += 30
+    assert store.acquire_slot("k", "next", 30)
+
+
+def test_failures_are_recorded_and_counted_by_the_store() -> None:
+    clock = Clock()
+    store = MemoryAttemptStore(clock)
+    assert store.failures_wait("k", 2, 100) is None
+    store.add("k", 100, "a")
+    clock.now += 10
+    store.add("k", 100, "b")
+    assert store.failures_wait("k", 2, 100) == 90
+    assert store.failures_wait("k", 3, 100) is None
+    clock.now += 90
+    assert store.failures_wait("k", 2, 100) is None

@@ -20,7 +20,7 @@ from passgate.api.inputs import OBJECT_ID_PATTERN, UserIdPath, V1Passwords
 from passgate.api.models import ChangePasswordV1, V1PolicyResponse, V1Success
 from passgate.api.presenters import v1_policy, v1_success
 from passgate.api.routing import V1Route, audited
-from passgate.auth.base import OBJECT_ID, CallerKind
+from passgate.auth.base import OBJECT_ID, Caller, CallerKind
 from passgate.errors import FieldProblem, ValidationFailed
 from passgate.policy.model import EffectivePolicy
 
@@ -43,15 +43,26 @@ async def v1_change_password(
     caller: CurrentCaller,
     passwords: V1Passwords,  # checks the userId with the body: one 400 names both
 ) -> JSONResponse:
-    authorize(caller, user_id, parts.settings.auth.admin_role)
-    attempt = attempt_of(request)
-
-    def limited_change() -> None:
-        with parts.limiter.attempt(user_id.lower(), attempt.address):
-            parts.service.change_password(user_id, passwords.old, passwords.new)
-
-    await parts.threads.run(limited_change)  # the limiter may talk to Redis: a thread
+    admin_role = parts.settings.auth.admin_role
+    authorize(caller, user_id, admin_role)
+    address = attempt_of(request).address if targets_others(caller, admin_role) else None
+    # Counted per entry, after the lookup; the limiter may talk to Redis: a thread.
+    await parts.threads.run(
+        parts.service.change_password, user_id, passwords.old, passwords.new, address
+    )
     return v1_success()
+
+
+def targets_others(caller: Caller, admin_role: str) -> bool:
+    """Whether the caller can change other users' passwords: the address budget applies.
+
+    A person's own token (without the admin role) reaches only their own
+    entry, which its per-entry budget bounds; their typos must not spend the
+    budget of everyone behind the same address (a NAT). An admin, an API key
+    or a service account can try many entries: the address budget is there
+    against spraying guesses across them.
+    """
+    return caller.kind is not CallerKind.USER or caller.has_role(admin_role)
 
 
 PolicyUserId = Annotated[

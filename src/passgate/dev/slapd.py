@@ -178,6 +178,9 @@ class Slapd(LocalServer):
                 f"olcTLSCertificateKeyFile: {self.tls_key}\n"
             )
         nosync = "olcDbNoSync: TRUE\n" if self.nosync else ""
+        # ACLs: password history (hashes) is nobody's; the lockout counter
+        # (pwdFailureTime, pwdAccountLockedTime) is the service account's to read,
+        # for passgate's last-straw guard; the policy entries fall under {3}.
         return f"""\
 dn: cn=config
 objectClass: olcGlobal
@@ -229,8 +232,10 @@ olcDbIndex: objectClass eq
 olcDbIndex: uid eq
 olcDbIndex: passgateUserId eq
 olcAccess: {{0}}to attrs=userPassword by self =wx by anonymous auth by * none
-olcAccess: {{1}}to attrs=pwdHistory,pwdAccountLockedTime,pwdFailureTime,pwdChangedTime by * none
-olcAccess: {{2}}to * by dn.exact="{self.service_dn}" read by self read by * none
+olcAccess: {{1}}to attrs=pwdHistory,pwdChangedTime by * none
+olcAccess: {{2}}to attrs=pwdFailureTime,pwdAccountLockedTime
+  by dn.exact="{self.service_dn}" read by * none
+olcAccess: {{3}}to * by dn.exact="{self.service_dn}" read by self read by * none
 
 dn: olcOverlay={{0}}ppolicy,olcDatabase={{1}}mdb,cn=config
 objectClass: olcOverlayConfig

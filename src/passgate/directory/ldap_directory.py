@@ -12,6 +12,8 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 
+import ldap3
+
 from passgate.config import LdapSettings, env_name
 from passgate.directory.base import BoundUser, PoolStats
 from passgate.directory.bound import UserBinds
@@ -21,12 +23,41 @@ from passgate.directory.dialects.base import Dialect
 from passgate.directory.lookup import ServiceAccount, UserLookup
 from passgate.directory.mappers import UserMapper, mapper_from_settings
 from passgate.directory.pool import ConnectionPool
-from passgate.directory.rootdse import Discovery, RootDse
-from passgate.errors import ConfigurationError, PassgateError
+from passgate.directory.rootdse import Discovery, RootDse, all_values
+from passgate.errors import ConfigurationError, DirectoryUnavailable, PassgateError
 from passgate.policy.lockout import FailureState
 from passgate.policy.model import DirectoryPolicy
 
 log = logging.getLogger(__name__)
+
+
+class GuardReader:
+    """The service account's reads for the last-straw guard.
+
+    An entry it may not read is ``None`` (the limiter alone then), but a
+    directory that does not answer raises: the change would wait for the
+    same silence again in the bind, and the 503 bound would double.
+    """
+
+    def __init__(self, service: ServiceAccount, stopwatch: Stopwatch) -> None:
+        self._service = service
+        self._stopwatch = stopwatch
+
+    def read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
+        def read_entry(conn: ldap3.Connection) -> dict[str, list[str]] | None:
+            with self._stopwatch.timed("read"):
+                found = conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes)
+            if not found or not conn.response:
+                return None
+            raw = conn.response[0].get("attributes", {})
+            return {k: all_values(vals) for k, vals in raw.items()}
+
+        try:
+            return self._service.run("read", read_entry)
+        except DirectoryUnavailable:
+            raise
+        except PassgateError:
+            return None
 
 
 class LdapDirectory:
@@ -131,10 +162,13 @@ class LdapDirectory:
     def failure_state(self, dn: str) -> FailureState | None:
         """The entry's lockout counter, as far as the service account can read it."""
         self.discover()
+        reader = GuardReader(self._service, self._stopwatch)
         try:
             return self._dialect.read_failure_state(
-                self._service, dn, self._default_policy_dn, time.time()
+                reader, dn, self._default_policy_dn, time.time()
             )
+        except DirectoryUnavailable:
+            raise  # 503 now, not after the bind has waited for the same silence
         except PassgateError as exc:
             log.info("failure state of %s not read: %s", dn, exc.log_message)
             return None

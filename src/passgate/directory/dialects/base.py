@@ -19,7 +19,13 @@ from passgate.directory.base import EntryReader
 from passgate.directory.ppolicy import PolicyResponse
 from passgate.directory.rootdse import RootDse
 from passgate.errors import PasswordPolicyRejected
-from passgate.policy.lockout import FailureState
+from passgate.policy.lockout import (
+    PPOLICY_LOCKOUT_ATTRIBUTES,
+    PPOLICY_STATE_ATTRIBUTES,
+    FailureState,
+    folded,
+    ppolicy_failure_state,
+)
 from passgate.policy.model import DirectoryPolicy
 from passgate.policy.read import OPENLDAP_FIELDS, attributes_of, first_values, policy_from
 from passgate.vendors import VendorFacts
@@ -129,9 +135,26 @@ class Dialect:
         """The entry's lockout counter and the threshold that applies (None: unreadable).
 
         ``now`` is the current time (seconds since the epoch), so that tests
-        can fix it.
+        can fix it. draft-behera ppolicy as slapo-ppolicy keeps it: the
+        entry's ``pwdFailureTime`` and ``pwdAccountLockedTime`` (operational:
+        asked for by name), the policy named by its ``pwdPolicySubentry`` or
+        the default one. The service account needs read access to both
+        attributes and to the policy entries; an ACL that hides the
+        attributes looks like "no failures", which ``passgate check`` reports.
         """
-        return None
+        entry = reader.read(dn, list(PPOLICY_STATE_ATTRIBUTES))
+        if entry is None:
+            return None
+        subentry = first_values(entry).get("pwdpolicysubentry")
+        policy_dn = subentry or default_policy_dn
+        if not policy_dn:
+            return None
+        policy = reader.read(policy_dn, ["objectClass", *PPOLICY_LOCKOUT_ATTRIBUTES])
+        classes = {c.lower() for c in folded(policy or {}).get("objectclass", [])}
+        if policy is None or "pwdpolicy" not in classes:  # unreadable, or no ppolicy entry
+            log.info("%s is no pwdPolicy the service account can read", policy_dn)
+            return None
+        return ppolicy_failure_state(entry, policy, now, f"pwdFailureTime of {dn}, {policy_dn}")
 
     def set_password_as_service(self, conn: ldap3.Connection, dn: str, new: str) -> None:
         """Set a password as the service account; only dialects that need it implement it."""
