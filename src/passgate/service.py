@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from passgate.auth.base import Caller
 from passgate.directory.base import Directory
+from passgate.directory.dn import same_dn
 from passgate.errors import (
     AccountLocked,
     IncorrectOldPassword,
@@ -97,7 +98,7 @@ class PasswordService:
                 # A cached DN may be stale (entry renamed or moved): the bind then fails
                 # like a wrong password. Ask the directory again; retry only if it moved.
                 fresh = find_dn(True)
-                if fresh == dn:
+                if same_dn(fresh, dn):  # spelled differently is not moved
                     raise
                 log.info("the entry moved from %s to %s", dn, fresh)
                 dn = fresh
