@@ -65,6 +65,8 @@ class Target:
     resume: Callable[[], None]
     expected: dict[str, Outcome] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    # The started server (Slapd, DS389, SambaAD), for tests that add entries of their own.
+    server: Any = field(default=None, repr=False)
 
 
 def new_user_id() -> str:
@@ -147,6 +149,7 @@ def openldap_target(server: Slapd) -> Target:
         pause=server.pause,
         resume=server.resume,
         notes={"quality": "a pre-hashed `{SSHA}` value (pwdCheckQuality 2)"},
+        server=server,
     )
 
 
@@ -210,6 +213,7 @@ def ds389_target(server: Any) -> Target:
             "insufficient quality": "a password containing the uid (passwordCheckSyntax)",
             "locked": "nsAccountLock (bind 53)",
         },
+        server=server,
     )
 
 
@@ -306,4 +310,5 @@ def samba_target(server: Any) -> Target:
             "insufficient quality": "complexity (one character class)",
             "too young": "fine-grained policy (PSO) with a 1-day minimum age",
         },
+        server=server,
     )
