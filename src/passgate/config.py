@@ -224,6 +224,22 @@ class AuthSettings(Section):
     jwks_timeout: float = Field(default=5.0, gt=0, le=60)
     token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)  # 0 disables
     api_keys_file: Path | None = Field(default=None, validation_alias="PASSGATE_API_KEYS_FILE")
+    # Only access tokens: Keycloak's typ claim "Bearer" or RFC 9068's header typ "at+jwt".
+    # True also lets in tokens with neither (other issuers'); an ID or refresh typ never.
+    allow_untyped_tokens: bool = False
+    allowed_clients: str = ""  # comma-separated azp (client_id) values; empty: any client
+    admin_client: str | None = None  # the admin role counts only from this client's roles
+
+    @property
+    def allowed_client_ids(self) -> frozenset[str]:
+        return frozenset(_comma_list(self.allowed_clients))
+
+    @field_validator("admin_client")
+    @classmethod
+    def _client_named(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(f"{env_name('auth_admin_client')}: a client id, or unset")
+        return value.strip() if value is not None else None
 
     @model_validator(mode="after")
     def _coherent(self) -> AuthSettings:

@@ -48,8 +48,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ldap3.utils.dn import escape_rdn, parse_dn
-
 from passgate.config import LimiterSettings
 from passgate.errors import (
     IncorrectOldPassword,
@@ -63,43 +61,6 @@ log = logging.getLogger(__name__)
 # The old password was right: the directory reset its failure count.
 VERIFIED_OUTCOMES = (PasswordPolicyRejected, PasswordExpired)
 POLL_INTERVAL = 0.05  # seconds between two looks at a busy entry's slot
-
-
-def entry_key(dn: str) -> str:
-    """One key per directory entry, however its DN is spelled.
-
-    Attribute types and values lower-cased, values unescaped and escaped
-    again one way (``\\2C`` and ``\\,`` are the same comma), the values of a
-    multi-valued RDN sorted. A DN ldap3 cannot parse is its own lower-cased
-    self: never an error, at worst two spellings of one entry with two keys.
-    """
-    try:
-        rdns: list[list[str]] = [[]]
-        for attribute, value, separator in parse_dn(dn, escape=False, strip=True):
-            rdns[-1].append(f"{attribute.lower()}={escape_rdn(_unescaped(value).lower())}")
-            if separator == ",":
-                rdns.append([])
-        return ",".join("+".join(sorted(rdn)) for rdn in rdns if rdn)
-    except Exception:  # ldap3 raises its own tree, decoding a ValueError: never crash
-        return dn.lower()
-
-
-def _unescaped(value: str) -> str:
-    """An RFC 4514 attribute value without its escapes (``\\,`` and ``\\2C`` alike)."""
-    out = bytearray()
-    i = 0
-    while i < len(value):
-        pair = value[i + 1 : i + 3]
-        if value[i] == "\\" and len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
-            out += bytes.fromhex(pair)
-            i += 3
-        elif value[i] == "\\" and i + 1 < len(value):
-            out += value[i + 1].encode()
-            i += 2
-        else:
-            out += value[i].encode()
-            i += 1
-    return out.decode("utf-8")
 
 
 class AttemptStore(Protocol):
@@ -404,8 +365,12 @@ class Limiter(Protocol):
         """Raise TooManyAttempts when ``address`` has failed too often (None: no budget)."""
         ...
 
-    def attempt(self, entry_dn: str, address: str | None) -> AbstractContextManager[None]:
-        """The entry's slot and a place in its budget, settled by how the block ends."""
+    def attempt(self, entry: str, address: str | None) -> AbstractContextManager[None]:
+        """The entry's slot and a place in its budget, settled by how the block ends.
+
+        ``entry`` is one key per directory entry, however its DN is spelled
+        (:func:`passgate.directory.dn.dn_key`).
+        """
         ...
 
 
@@ -440,11 +405,11 @@ class AttemptLimiter:
             self._trip("address", f"client address {address}", wait)
 
     @contextlib.contextmanager
-    def attempt(self, entry_dn: str, address: str | None) -> Iterator[None]:
+    def attempt(self, entry: str, address: str | None) -> Iterator[None]:
         """Run the block as the entry's only attempt; settle its budget by how it ends."""
         limits = self._limits
         token = uuid.uuid4().hex
-        entry = "entry:" + entry_key(entry_dn)
+        entry_dn, entry = entry, "entry:" + entry
         address_key = self._address_key(address)
         self.check_address(address)  # again: failures may have settled since the lookup
         self._take_slot(entry, token, entry_dn)

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 
 from passgate.auth.base import Caller
 from passgate.directory.base import Directory
+from passgate.directory.dn import dn_key, same_dn
 from passgate.errors import (
     AccountLocked,
     IncorrectOldPassword,
@@ -30,7 +31,7 @@ from passgate.errors import (
     TooManyAttempts,
     UserNotFound,
 )
-from passgate.limiter import Limiter, entry_key
+from passgate.limiter import Limiter
 from passgate.policy.local import LocalRules
 from passgate.policy.model import EffectivePolicy, LocalPolicy
 
@@ -123,20 +124,20 @@ class PasswordService:
         dn = find_dn(False)
         try:
             try:
-                with self._limiter.attempt(dn, address):  # alone, counted per entry
+                with self._limiter.attempt(dn_key(dn), address):  # alone, counted per entry
                     try:
                         self._set(dn, old, new)
                     except IncorrectOldPassword:
                         # A cached DN may be stale (entry renamed or moved): the bind then
                         # fails like a wrong password. Ask the directory again.
                         fresh = find_dn(True)
-                        if entry_key(fresh) == entry_key(dn):
+                        if same_dn(fresh, dn):  # spelled differently is not moved
                             raise
                         raise _Moved(fresh) from None  # not a failure of this entry
             except _Moved as moved:
                 log.info("the entry moved from %s to %s", dn, moved.dn)
                 dn = moved.dn
-                with self._limiter.attempt(dn, address):  # alone, counted per entry
+                with self._limiter.attempt(dn_key(dn), address):  # alone, counted per entry
                     self._set(dn, old, new)
         except PasswordPolicyRejected as refusal:
             if refusal.message:
@@ -186,5 +187,5 @@ class Unlimited:
         return None
 
     @contextlib.contextmanager
-    def attempt(self, entry_dn: str, address: str | None) -> Iterator[None]:
+    def attempt(self, entry: str, address: str | None) -> Iterator[None]:
         yield

@@ -65,7 +65,8 @@ class Target:
     resume: Callable[[], None]
     expected: dict[str, Outcome] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
-    server: Any = None  # the started server, for scenarios that need more than the above
+    # The started server (Slapd, DS389, SambaAD), for tests that add entries of their own.
+    server: Any = field(default=None, repr=False)
 
 
 def new_user_id() -> str:
@@ -148,6 +149,7 @@ def openldap_target(server: Slapd) -> Target:
         pause=server.pause,
         resume=server.resume,
         notes={"quality": "a pre-hashed `{SSHA}` value (pwdCheckQuality 2)"},
+        server=server,
     )
 
 

@@ -10,12 +10,11 @@ import time
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from starlette.requests import Request
 
 from passgate.api.client_address import client_address
 from passgate.config import parse_networks
+from passgate.directory.dn import dn_key
 from passgate.errors import (
     DirectoryUnavailable,
     IncorrectOldPassword,
@@ -29,7 +28,6 @@ from passgate.limiter import (
     FallbackAttemptStore,
     Limits,
     MemoryAttemptStore,
-    entry_key,
 )
 
 
@@ -240,39 +238,6 @@ def test_bad_trusted_proxy_entry_is_named() -> None:
 # -- one budget per directory entry ------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("one", "other"),
-    [
-        ("uid=Bob,ou=People,dc=Example,dc=org", "UID=bob, ou=people,DC=example,dc=ORG"),
-        ("CN=Doe\\, John,OU=x,DC=a", "cn=doe\\2c john,ou=x,dc=a"),  # the hex escape servers send
-        ("cn=a+sn=b,dc=x", "sn=B+cn=A,dc=x"),  # a multi-valued RDN in either order
-        ("cn=J\\C3\\BCrgen,dc=x", "cn=jürgen,dc=x"),
-        ("cn=a\\+b,dc=x", "cn=A\\2Bb,dc=x"),
-    ],
-)
-def test_one_entry_one_key_however_its_dn_is_spelled(one: str, other: str) -> None:
-    assert entry_key(one) == entry_key(other)
-
-
-@pytest.mark.parametrize(
-    ("one", "other"),
-    [("cn=a\\,b,dc=x", "cn=a,cn=b,dc=x"), ("cn=a+sn=b,dc=x", "cn=a\\+sn=b,dc=x")],
-)
-def test_different_entries_different_keys(one: str, other: str) -> None:
-    assert entry_key(one) != entry_key(other)
-
-
-@pytest.mark.parametrize("dn", ["bad=\\zz,X", "cn=#04024869,dc=x", "", "no equals", "cn=\\C3,dc=x"])
-def test_a_dn_it_cannot_parse_is_its_lower_cased_self(dn: str) -> None:
-    assert entry_key(dn) == dn.lower()
-
-
-@given(st.text(alphabet=st.sampled_from('cnuid=,+\\#; "<>abC2F0\u00fc\x00'), max_size=40))
-def test_any_text_gives_a_key_and_never_an_error(dn: str) -> None:
-    key = entry_key(dn)
-    assert entry_key(key) == key or key == dn.lower()
-
-
 # -- the address budget counts settled failures only -------------------------------------
 
 
@@ -317,7 +282,7 @@ def test_a_second_attempt_for_the_same_entry_waits_then_429_retry_after_1() -> N
     holding, done = threading.Event(), threading.Event()
 
     def first() -> None:
-        with lim.attempt("uid=Bob,dc=x", None):
+        with lim.attempt(dn_key("uid=Bob,dc=x"), None):
             holding.set()
             done.wait(5)
 
@@ -325,7 +290,7 @@ def test_a_second_attempt_for_the_same_entry_waits_then_429_retry_after_1() -> N
     thread.start()
     holding.wait(5)
     started = time.monotonic()
-    with pytest.raises(TooManyAttempts) as caught, lim.attempt("UID=bob,DC=x", "192.0.2.1"):
+    with pytest.raises(TooManyAttempts) as caught, lim.attempt(dn_key("UID=bob,DC=x"), "192.0.2.1"):
         pytest.fail("ran while another attempt for the entry was in flight")
     assert time.monotonic() - started >= 0.2
     assert caught.value.retry_after == 1

@@ -7,6 +7,7 @@ of this package, built and registered in :func:`authenticator_from_settings`
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from passgate.auth.api_keys import ApiKeyVerifier, load_api_keys
@@ -15,6 +16,8 @@ from passgate.auth.jwt import TokenVerifier, load_public_key
 from passgate.auth.keys import JwksKeys, KeySource, StaticKey
 from passgate.config import AuthSettings
 from passgate.errors import InvalidCredentials, NoCredentials
+
+log = logging.getLogger(__name__)
 
 
 class CompositeAuthenticator:
@@ -81,6 +84,13 @@ def _tokens(settings: AuthSettings) -> TokenVerifier | None:
     if keys is None:
         return None
     assert settings.issuer is not None  # enforced by Settings
+    if settings.audience is None:
+        log.warning(
+            "PASSGATE_AUTH_AUDIENCE is not set: access tokens that %s issued to any client "
+            "are accepted, and the admin role counts from every client's roles unless "
+            "PASSGATE_AUTH_ADMIN_CLIENT is set; set it to passgate's client id",
+            settings.issuer,
+        )
     return TokenVerifier(
         keys,
         issuer=settings.issuer,
@@ -89,6 +99,9 @@ def _tokens(settings: AuthSettings) -> TokenVerifier | None:
         username_claim=settings.username_claim,
         leeway=settings.leeway,
         cache_size=settings.token_cache_size,
+        allow_untyped=settings.allow_untyped_tokens,
+        allowed_clients=settings.allowed_client_ids,
+        admin_client=settings.admin_client,
     )
 
 

@@ -35,8 +35,11 @@ def load_public_key(path: Path, variable: str = "PASSGATE_AUTH_PUBLIC_KEY_FILE")
     return key  # type: ignore[return-value]
 
 
-def roles_of(claims: dict[str, Any]) -> frozenset[str]:
-    """Keycloak roles: ``realm_access.roles`` and every ``resource_access.<client>.roles``."""
+def roles_of(
+    claims: dict[str, Any], *, realm: bool = True, clients: frozenset[str] | None = None
+) -> frozenset[str]:
+    """Keycloak roles: ``realm_access.roles`` (unless ``realm`` is False) and the
+    ``resource_access.<client>.roles`` of ``clients`` (None: of every client)."""
     roles: set[str] = set()
 
     def add(container: Any) -> None:
@@ -45,12 +48,49 @@ def roles_of(claims: dict[str, Any]) -> frozenset[str]:
             if isinstance(values, list):
                 roles.update(r for r in values if isinstance(r, str))
 
-    add(claims.get("realm_access"))
-    clients = claims.get("resource_access")
-    if isinstance(clients, dict):
-        for client in clients.values():
-            add(client)
+    if realm:
+        add(claims.get("realm_access"))
+    by_client = claims.get("resource_access")
+    if isinstance(by_client, dict):
+        for client, container in by_client.items():
+            if clients is None or client in clients:
+                add(container)
     return frozenset(roles)
+
+
+# RFC 9068 section 2.1: an access token's JOSE header says at+jwt (or its media type).
+ACCESS_TOKEN_HEADER_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+GENERIC_HEADER_TYPES = frozenset({"jwt", "application/jwt"})
+ACCESS_TOKEN_CLAIM_TYPE = "bearer"  # Keycloak's typ claim; ID tokens say "ID", refresh "Refresh"
+
+
+def header_says_access_token(header: dict[str, Any]) -> bool:
+    """True for RFC 9068's ``at+jwt``; False for a plain ``JWT`` or none; refuses any other."""
+    typ = header.get("typ")
+    if typ is None:
+        return False
+    if isinstance(typ, str) and typ.lower() in ACCESS_TOKEN_HEADER_TYPES:
+        return True
+    if isinstance(typ, str) and typ.lower() in GENERIC_HEADER_TYPES:
+        return False
+    raise InvalidCredentials("token refused: not an access token (JOSE header typ)")
+
+
+def check_access_token(claims: dict[str, Any], *, at_jwt: bool, allow_untyped: bool) -> None:
+    """Only access tokens: an ID, refresh or logout token is never a caller's credential.
+
+    A ``typ`` claim must say Bearer (case-insensitively), whatever the header
+    says; without one, the header's at+jwt or ``allow_untyped`` decides.
+    """
+    typ = claims.get("typ")
+    if typ is not None:
+        if not isinstance(typ, str) or typ.lower() != ACCESS_TOKEN_CLAIM_TYPE:
+            raise InvalidCredentials("token refused: not an access token (typ claim)")
+        return
+    if not (at_jwt or allow_untyped):
+        raise InvalidCredentials(
+            "token refused: not an access token (no typ; PASSGATE_AUTH_ALLOW_UNTYPED_TOKENS)"
+        )
 
 
 class TokenVerifier:
@@ -66,6 +106,9 @@ class TokenVerifier:
         username_claim: str = "preferred_username",
         leeway: int = 10,
         cache_size: int = 10_000,
+        allow_untyped: bool = False,
+        allowed_clients: frozenset[str] = frozenset(),
+        admin_client: str | None = None,
     ) -> None:
         self._keys = keys
         self._issuer = issuer
@@ -73,6 +116,9 @@ class TokenVerifier:
         self._user_id_claim = user_id_claim
         self._username_claim = username_claim
         self._leeway = leeway
+        self._allow_untyped = allow_untyped
+        self._allowed_clients = allowed_clients
+        self._admin_client = admin_client
         self._verified = VerifiedTokens(cache_size)
 
     @staticmethod
@@ -105,6 +151,7 @@ class TokenVerifier:
         kid = header.get("kid")  # untrusted: only ever a dictionary key, and short
         if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH):
             raise InvalidCredentials("token refused: kid is not a short string")
+        at_jwt = header_says_access_token(header)  # before any signature work
         key = self._keys.key_for(kid)
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -121,6 +168,8 @@ class TokenVerifier:
             )
         except jwt.InvalidTokenError as exc:
             raise InvalidCredentials(f"token refused: {type(exc).__name__}: {exc}") from None
+        check_access_token(claims, at_jwt=at_jwt, allow_untyped=self._allow_untyped)
+        self._check_client(claims)
         caller = self.caller_from(claims)
         self._verified.put(token, caller, claims)
         return caller
@@ -136,7 +185,30 @@ class TokenVerifier:
         elif user_id is None and username is None:
             kind = CallerKind.SERVICE  # no directory identity at all: a client, not a person
         name = username or str(claims.get("sub") or "?")
-        return Caller(kind, name, user_id, username, roles_of(claims))
+        return Caller(kind, name, user_id, username, self._roles(claims))
+
+    def _check_client(self, claims: dict[str, Any]) -> None:
+        """``PASSGATE_AUTH_ALLOWED_CLIENTS``: the client the token was issued to must be listed.
+
+        Keycloak names it in ``azp``; RFC 9068 access tokens in ``client_id``.
+        """
+        if not self._allowed_clients:
+            return
+        client = claims.get("azp", claims.get("client_id"))
+        if not isinstance(client, str) or client not in self._allowed_clients:
+            raise InvalidCredentials("token refused: client not allowed (azp)")
+
+    def _roles(self, claims: dict[str, Any]) -> frozenset[str]:
+        """Where roles, the admin role above all, may come from.
+
+        Pinned (``PASSGATE_AUTH_ADMIN_CLIENT``): only that client's roles. Else,
+        as the contract says, realm roles and every client's roles; pinning is
+        what stops another client's admins from granting passgate's admin role
+        by creating a role of that name in their client (README, security model).
+        """
+        if self._admin_client is not None:
+            return roles_of(claims, realm=False, clients=frozenset({self._admin_client}))
+        return roles_of(claims)
 
 
 class VerifiedTokens:

@@ -1,4 +1,12 @@
-"""A throwaway token issuer: an RSA key pair and RS256 tokens shaped like Keycloak's."""
+"""A throwaway token issuer: an RSA key pair and RS256 tokens shaped like Keycloak's.
+
+Its tokens are Keycloak access tokens in every claim passgate reads: ``typ``
+``Bearer`` (an ID token says ``ID``, a refresh token ``Refresh``), ``azp``
+the client the token was issued to, roles in ``realm_access`` and
+``resource_access``. A claim given as ``None`` is left out (an untyped token,
+as other issuers mint them); ``header`` adds to the JOSE header (RFC 9068's
+``typ: at+jwt``).
+"""
 
 from __future__ import annotations
 
@@ -41,6 +49,7 @@ class DevIssuer:
         roles: list[str] | None = None,
         client_roles: dict[str, list[str]] | None = None,
         lifetime: int = 3600,
+        header: dict[str, Any] | None = None,
         **claims: Any,
     ) -> str:
         now = int(time.time())
@@ -50,8 +59,9 @@ class DevIssuer:
             "iat": now,
             "exp": now + lifetime,
             "jti": str(uuid.uuid4()),
-            "typ": "Bearer",
-            "azp": "passgate-portal",
+            "typ": "Bearer",  # Keycloak: an access token
+            "azp": "passgate-portal",  # the client it was issued to
+            "scope": "openid profile email",
             "realm_access": {"roles": roles or []},
         }
         if username:
@@ -59,4 +69,6 @@ class DevIssuer:
         if client_roles:
             payload["resource_access"] = {c: {"roles": r} for c, r in client_roles.items()}
         payload.update(claims)
-        return jwt.encode(payload, self.private_key, algorithm="RS256", headers={"kid": self.kid})
+        payload = {k: v for k, v in payload.items() if v is not None}
+        headers = {"typ": "JWT", "kid": self.kid, **(header or {})}
+        return jwt.encode(payload, self.private_key, algorithm="RS256", headers=headers)

@@ -17,6 +17,7 @@ from cachetools import TTLCache
 
 from passgate.directory import results
 from passgate.directory.connection import Connector, Stopwatch
+from passgate.directory.dn import canonical_dn, rdn_values
 from passgate.directory.mappers import UserMapper, UserQuery
 from passgate.directory.pool import ConnectionPool
 from passgate.directory.results import translated_ldap_errors
@@ -65,9 +66,11 @@ class ServiceAccount:
     def read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
         """An entry's attributes, or None when it cannot be read."""
 
+        base = canonical_dn(dn)  # ldap3 rewrites some spellings of a search base
+
         def read_entry(conn: ldap3.Connection) -> dict[str, list[str]] | None:
             with self._stopwatch.timed("read"):
-                found = conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes)
+                found = conn.search(base, "(objectClass=*)", ldap3.BASE, attributes=attributes)
             if not found or not conn.response:
                 return None
             raw = conn.response[0].get("attributes", {})
@@ -153,15 +156,17 @@ class UserLookup:
             raise UserNotFound(f"no entry matches {query.filter}")
         if len(dns) > 1:
             raise AmbiguousUser(f"several entries match {query.filter}: {dns}")
-        self._cache.put(query, dns[0])
-        return dns[0]
+        # The server's spelling, written one way: every later bind, read and log uses it.
+        dn = canonical_dn(dns[0])
+        self._cache.put(query, dn)
+        return dn
 
     def _search(
         self, conn: ldap3.Connection, query: UserQuery
     ) -> tuple[dict[str, object], list[str]]:
         with self._stopwatch.timed("search"):
             conn.search(
-                query.base,
+                canonical_dn(query.base),  # e.g. a users DN "OU=Sales\\, EMEA,..."
                 query.filter,
                 search_scope=_SCOPES[query.scope],
                 attributes=[ldap3.NO_ATTRIBUTES],
@@ -177,9 +182,9 @@ class UserLookup:
         names: list[str] = []
         wanted = list(self._name_attributes)
         username_attribute = self._mapper.username_attribute
-        rdn = ldap3.utils.dn.parse_dn(dn, escape=False)[0] if dn else None
-        if rdn is not None and rdn[0].lower() == username_attribute.lower():
-            names.append(rdn[1])
+        in_rdn = rdn_values(dn, username_attribute)  # unescaped; any AVA of a multi-valued RDN
+        if in_rdn:
+            names.extend(in_rdn)
         else:
             wanted.append(username_attribute)
         if wanted:

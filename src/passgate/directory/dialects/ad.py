@@ -35,6 +35,7 @@ import ldap3
 from passgate.directory import results
 from passgate.directory.base import EntryReader
 from passgate.directory.dialects.base import Dialect
+from passgate.directory.dn import dc_suffix
 from passgate.directory.ppolicy import PolicyResponse
 from passgate.directory.rootdse import RootDse
 from passgate.policy.lockout import FailureState
@@ -73,9 +74,8 @@ def encode_password(password: str) -> bytes:
 
 
 def domain_of(dn: str) -> str | None:
-    """``CN=x,OU=y,DC=corp,DC=example`` -> ``DC=corp,DC=example``."""
-    parts = [p for p in ldap3.utils.dn.parse_dn(dn, escape=True) if p[0].lower() == "dc"]
-    return ",".join(f"DC={value}" for _, value, _ in parts) or None
+    """``CN=Doe\\, John,OU=y,DC=corp,DC=example`` -> ``DC=corp,DC=example``."""
+    return dc_suffix(dn)
 
 
 class ActiveDirectoryDialect(Dialect):
