@@ -20,8 +20,13 @@ def server_options(http: HttpSettings) -> dict[str, Any]:
     from ``X-Forwarded-For`` for any peer in ``forwarded_allow_ips``
     (127.0.0.1 by default) before passgate sees it;
     ``PASSGATE_TRUSTED_PROXIES`` is the only authority on that header.
+    ``http``: httptools with a bound on the request head (see
+    :mod:`passgate.server_protocol`).
     """
+    from passgate.server_protocol import BoundedHeadProtocol
+
     return {
+        "http": BoundedHeadProtocol,
         "log_config": None,
         "server_header": False,
         "proxy_headers": False,
