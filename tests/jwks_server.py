@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -13,11 +14,21 @@ class JwksServer:
         self.keys = keys
         self.hits = 0
         self.fail = False
+        self.delay = 0.0  # seconds each answer waits: an issuer that hangs
+        self.redirect_to: str | None = None
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 owner.hits += 1
+                if owner.delay:
+                    time.sleep(owner.delay)
+                if owner.redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", owner.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if owner.fail:
                     self.send_error(503)
                     return

@@ -10,6 +10,7 @@ import traceback
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 from starlette.requests import Request
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
@@ -38,8 +39,34 @@ def directory_from_settings(settings: Settings) -> LdapDirectory:
     )
 
 
+# Every answer is JSON (or the API document) that no browser should run, frame or refer from.
+STRICT_CSP = b"default-src 'none'; frame-ancestors 'none'"
+# FastAPI's /docs and /redoc pages load their script, styles and fonts from public CDNs
+# (FastAPI's defaults) and start them with an inline script: their own, looser policy.
+DOCS_CSP = (
+    b"default-src 'none'; "
+    b"script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    b"font-src https://fonts.gstatic.com; "
+    b"img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    b"connect-src 'self'; worker-src blob:; "
+    b"frame-ancestors 'none'"
+)
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"cache-control", b"no-store"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"content-security-policy", DOCS_CSP if path in DOCS_PATHS else STRICT_CSP),
+    ]
+
+
 class ResponseGuard:
-    """Every answer gets ``Cache-Control: no-store``; no exception escapes as a trace.
+    """Every answer gets ``Cache-Control: no-store`` and the security headers
+    (:func:`security_headers`); no exception escapes as a trace.
 
     Starlette re-raises unhandled exceptions to the server, which would log
     their message; here they become a 500 with the traceback's frames
@@ -67,7 +94,7 @@ class ResponseGuard:
             if message["type"] == "http.response.start":
                 started = True
                 headers = list(message.get("headers", []))
-                headers.append((b"cache-control", b"no-store"))
+                headers.extend(security_headers(scope.get("path", "")))
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 message["headers"] = headers
             await send(message)
@@ -102,10 +129,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Nothing to open at start (connections are made on first use); release at the end.
 
     Everything released here is made again on next use, so an app that is
-    started twice (test clients do this) keeps working.
+    started twice (test clients do this) keeps working. With
+    ``PASSGATE_METRICS_PORT`` set, ``/metrics`` is served on that port by
+    prometheus_client's own small server (a thread), from this app's registry.
     """
-    yield
     parts: Components = app.state.components
+    http = parts.settings.http
+    metrics_server = None
+    if http.metrics_port is not None:
+        metrics_server, _ = start_http_server(
+            http.metrics_port, addr=http.metrics_host, registry=parts.metrics.registry
+        )
+        log.info("metrics on http://%s:%d/metrics", http.metrics_host, http.metrics_port)
+    try:
+        yield
+    finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
+            metrics_server.server_close()
     parts.threads.shutdown()
     parts.auditor.close()
     parts.service.directory.close()

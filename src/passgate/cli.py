@@ -5,9 +5,35 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from passgate.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from passgate.config import HttpSettings
+
+
+def server_options(http: HttpSettings) -> dict[str, Any]:
+    """What every ``uvicorn.run`` of passgate passes (``serve``, its workers, ``dev``).
+
+    ``proxy_headers`` off: uvicorn would otherwise rewrite the client address
+    from ``X-Forwarded-For`` for any peer in ``forwarded_allow_ips``
+    (127.0.0.1 by default) before passgate sees it;
+    ``PASSGATE_TRUSTED_PROXIES`` is the only authority on that header.
+    ``http``: httptools with a bound on the request head (see
+    :mod:`passgate.server_protocol`).
+    """
+    from passgate.server_protocol import BoundedHeadProtocol
+
+    return {
+        "http": BoundedHeadProtocol,
+        "log_config": None,
+        "server_header": False,
+        "proxy_headers": False,
+        "timeout_keep_alive": http.keep_alive_timeout,
+        "limit_concurrency": http.limit_concurrency,
+        "timeout_graceful_shutdown": http.graceful_shutdown_timeout,
+    }
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -19,16 +45,23 @@ def _serve(args: argparse.Namespace) -> int:
 
     configure_logging(args.log_level)
     try:
-        app = create_app(load_settings())  # validate before forking workers
+        settings = load_settings()
+        app = create_app(settings)  # validate before forking workers
     except ConfigurationError as exc:
         print(f"passgate: {exc}", file=sys.stderr)
+        return 2
+    if args.workers > 1 and settings.http.metrics_port is not None:
+        print(
+            "passgate: PASSGATE_METRICS_PORT: one metrics listener per process; "
+            "not with --workers (each worker has its own metrics)",
+            file=sys.stderr,
+        )
         return 2
     common: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
-        "log_config": None,
-        "server_header": False,
         "access_log": not args.no_access_log,
+        **server_options(settings.http),
     }
     if args.workers > 1:
         os.environ["PASSGATE_LOG_LEVEL"] = args.log_level

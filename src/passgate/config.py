@@ -222,6 +222,7 @@ class AuthSettings(Section):
     jwks_min_refresh_interval: float = Field(default=30.0, ge=0, le=3600)
     jwks_cache_ttl: float = Field(default=3600.0, gt=0, le=86400)
     jwks_timeout: float = Field(default=5.0, gt=0, le=60)
+    jwks_allow_insecure: bool = False  # plain http:// JWKS to a host other than loopback
     token_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)  # 0 disables
     api_keys_file: Path | None = Field(default=None, validation_alias="PASSGATE_API_KEYS_FILE")
     # Only access tokens: Keycloak's typ claim "Bearer" or RFC 9068's header typ "at+jwt".
@@ -243,8 +244,17 @@ class AuthSettings(Section):
 
     @model_validator(mode="after")
     def _coherent(self) -> AuthSettings:
-        if self.jwks_url and urlsplit(self.jwks_url).scheme not in ("http", "https"):
-            raise ValueError(f"{env_name('auth_jwks_url')}: must be an http(s) URL")
+        if self.jwks_url:
+            parts = urlsplit(self.jwks_url)
+            scheme = parts.scheme.lower()
+            if scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{env_name('auth_jwks_url')}: must be an https URL with a host")
+            if scheme == "http" and not (is_loopback(parts.hostname) or self.jwks_allow_insecure):
+                # Whoever can answer for that host could sign every token passgate accepts.
+                raise ValueError(
+                    f"{env_name('auth_jwks_url')}: must be https (plain http only to "
+                    f"loopback, or with {env_name('auth_jwks_allow_insecure')}=true)"
+                )
         if self.jwks_url and self.public_key_file:
             raise ValueError(
                 f"{env_name('auth_jwks_url')} and {env_name('auth_public_key_file')}: "
@@ -320,13 +330,28 @@ class LimiterSettings(Section):
 
 
 class HttpSettings(Section):
-    """The HTTP side: proxies believed, the audit log, readiness."""
+    """The HTTP side: proxies believed, the audit log, readiness, the server's limits."""
 
     model_config = SettingsConfigDict(env_prefix="PASSGATE_")
 
     audit_log: str = "stdout"  # one JSON line per change attempt: stdout, off, or a file path
     ready_cache_seconds: float = Field(default=5.0, ge=0, le=300)  # /readyz result reuse
     trusted_proxies: str = ""  # addresses/networks whose X-Forwarded-For is believed
+    # /metrics only on this port (a second listener in the same process); unset: on the API's.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"  # the metrics listener's address (0.0.0.0: all)
+    # uvicorn: seconds an idle keep-alive connection is kept open
+    keep_alive_timeout: int = Field(
+        default=5, ge=1, le=300, validation_alias="PASSGATE_HTTP_KEEP_ALIVE_TIMEOUT"
+    )
+    # uvicorn: connections and requests in progress at once; beyond it, 503 at once
+    limit_concurrency: int = Field(
+        default=1000, ge=1, le=100_000, validation_alias="PASSGATE_HTTP_LIMIT_CONCURRENCY"
+    )
+    # uvicorn: seconds a shutdown waits for requests in progress before closing them
+    graceful_shutdown_timeout: int = Field(
+        default=30, ge=0, le=3600, validation_alias="PASSGATE_HTTP_GRACEFUL_SHUTDOWN_TIMEOUT"
+    )
 
     @property
     def trusted_proxy_networks(self) -> list[Network]:

@@ -70,3 +70,22 @@ def test_passgate_serve_that_cannot_start_says_why(
         passgate_serve([], settings, tmp_path, tmp_path / "serve.log"),
     ):
         pass
+
+
+def test_metrics_port_is_refused_with_workers(tmp_path: Path, public_key_file: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PASSGATE_")}
+    settings = seed.passgate_settings(
+        "ldap://127.0.0.1:1", "https://sso.example.test", public_key_file
+    )
+    env.update({f"PASSGATE_{k.upper()}": str(v) for k, v in settings.items()})
+    env["PASSGATE_METRICS_PORT"] = "9100"
+    result = subprocess.run(
+        [sys.executable, "-m", "passgate", "serve", "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "PASSGATE_METRICS_PORT" in result.stderr

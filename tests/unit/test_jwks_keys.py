@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+import time
+import urllib.error
 
 import pytest
 
-from passgate.auth.keys import JwksKeys, JwksUnavailable, parse_jwks
+from passgate.auth.keys import JwksKeys, JwksUnavailable, http_fetch, parse_jwks
 from passgate.dev.tokens import DevIssuer
 from passgate.errors import InvalidCredentials
+from tests.jwks_server import JwksServer
 
 ONE = DevIssuer(kid="one")
 TWO = DevIssuer(kid="two")
@@ -127,3 +132,79 @@ def test_parse_without_alg_allows_the_rsa_family() -> None:
 def test_parse_refuses_non_jwks(document: object) -> None:
     with pytest.raises(ValueError, match="JWKS"):
         parse_jwks(document)
+
+
+# -- never on the event loop, one fetch at a time (issue 15, finding 5) --------------------
+
+
+class HangingIssuer(FakeIssuer):
+    """An issuer whose answer waits until the test lets it go."""
+
+    def __init__(self, *keys: dict[str, object]) -> None:
+        super().__init__(*keys)
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def fetch(self, url: str, timeout: float) -> bytes:
+        self.entered.set()
+        self.release.wait(10)
+        return super().fetch(url, timeout)
+
+
+def test_concurrent_unknown_kids_share_one_fetch() -> None:
+    issuer = HangingIssuer(ONE.jwk())
+    keys = JwksKeys("https://kc/certs", fetch=issuer.fetch)
+    found: list[object] = []
+    waiting = [threading.Thread(target=lambda: found.append(keys.key_for("one"))) for _ in range(8)]
+    for thread in waiting:
+        thread.start()
+    assert issuer.entered.wait(5)
+    time.sleep(0.1)
+    issuer.release.set()
+    for thread in waiting:
+        thread.join(5)
+    assert len(found) == 8
+    assert issuer.calls == 1
+
+
+def test_the_event_loop_never_waits_for_a_fetch() -> None:
+    """On the loop, key_for reads the snapshot; a fetch in flight is left to worker threads."""
+    issuer = HangingIssuer(ONE.jwk())
+    keys = JwksKeys("https://kc/certs", fetch=issuer.fetch)
+    worker = threading.Thread(target=keys.key_for, args=("one",))
+    worker.start()
+    assert issuer.entered.wait(5)
+    assert keys.would_fetch("two")  # a request for another unknown kid goes to a thread too
+
+    async def on_the_loop() -> float:
+        started = time.perf_counter()
+        with pytest.raises(JwksUnavailable):
+            keys.key_for("two")  # nothing cached yet: answered at once, not after the fetch
+        return time.perf_counter() - started
+
+    assert asyncio.run(on_the_loop()) < 0.5
+    issuer.release.set()
+    worker.join(5)
+    assert issuer.calls == 1
+    assert keys.key_for("one")
+
+
+# -- transport: no redirects, nothing of the query in the log ----------------------------------
+
+
+def test_a_redirect_is_a_fetch_failure(caplog: pytest.LogCaptureFixture) -> None:
+    target = JwksServer([ONE.jwk()])
+    redirecting = JwksServer([])
+    redirecting.redirect_to = target.url
+    try:
+        with pytest.raises(urllib.error.HTTPError):
+            http_fetch(redirecting.url, 5)
+        keys = JwksKeys(redirecting.url + "?secret=q-value", fetch=http_fetch)
+        with pytest.raises(JwksUnavailable):
+            keys.key_for("one")
+    finally:
+        target.close()
+        redirecting.close()
+    assert target.hits == 0
+    assert "cannot fetch the JWKS" in caplog.text
+    assert "q-value" not in caplog.text

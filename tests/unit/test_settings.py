@@ -123,3 +123,31 @@ def test_errors_never_show_the_bind_credential() -> None:
 
 def test_credential_is_secret_in_repr() -> None:
     assert "s3cret-bind" not in repr(settings())
+
+
+def test_a_plain_http_jwks_url_to_a_remote_host_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"PASSGATE_AUTH_JWKS_URL.*https"):
+        settings(auth_jwks_url="http://sso.example.org/certs", auth_public_key_file=None)
+    insecure = settings(
+        auth_jwks_url="http://kc:8080/certs",
+        auth_public_key_file=None,
+        auth_jwks_allow_insecure=True,
+    )
+    assert insecure.auth.jwks_url == "http://kc:8080/certs"  # asked for (a closed network)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://sso.example.org/certs", "http://127.0.0.1:8080/certs", "http://localhost/certs"],
+)
+def test_jwks_over_https_or_to_loopback(url: str) -> None:
+    assert settings(auth_jwks_url=url, auth_public_key_file=None).auth.jwks_url == url
+
+
+def test_http_server_settings() -> None:
+    http = settings().http
+    assert (http.metrics_port, http.keep_alive_timeout, http.limit_concurrency) == (None, 5, 1000)
+    with pytest.raises(ConfigurationError, match="PASSGATE_METRICS_PORT"):
+        settings(metrics_port=70000)
+    with pytest.raises(ConfigurationError, match="PASSGATE_HTTP_LIMIT_CONCURRENCY"):
+        settings(http_limit_concurrency=0)

@@ -9,10 +9,12 @@ endpoint: 403) is not overtaken by a malformed header.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import unquote_plus
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPBearer
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from passgate.api.components import Components
 from passgate.api.deps import attempt_of, parts_of
@@ -21,6 +23,42 @@ from passgate.errors import Forbidden, InvalidCredentials
 
 API_KEY_REFUSED = "Service accounts cannot access this endpoint via API keys"
 SERVICE_ACCOUNT_REFUSED = "Service accounts have no workspace account password to change"
+
+# Far above any real token (Keycloak's access tokens are 1-3 KiB) and below what
+# costs the event loop anything to look at: a credential longer than this is
+# refused before any of it is split, decoded, hashed or logged.
+MAX_CREDENTIAL_BYTES = 16 * 1024
+CREDENTIAL_HEADERS = (b"authorization", b"x-api-key")
+_LONGEST_NAME = 3 * len("access_token") + 16  # percent-encoded, with some slack
+
+
+def _names_access_token(raw_name: bytes) -> bool:
+    if len(raw_name) > _LONGEST_NAME:
+        return False
+    return unquote_plus(raw_name.decode("latin-1")) == "access_token"  # as Starlette reads it
+
+
+def refuse_oversized_credentials(scope: Scope) -> None:
+    """401 for a credential over MAX_CREDENTIAL_BYTES: the ``Authorization`` or
+    ``X-API-Key`` header, or an ``access_token`` query parameter.
+
+    Reads the raw header list and query string only; nothing of the value is
+    kept or logged.
+    """
+    for name, value in scope.get("headers", ()):
+        if len(value) > MAX_CREDENTIAL_BYTES and name in CREDENTIAL_HEADERS:
+            raise InvalidCredentials(
+                f"credentials over {MAX_CREDENTIAL_BYTES} bytes ({name.decode()} header)"
+            )
+    query: bytes = scope.get("query_string", b"")
+    if len(query) > MAX_CREDENTIAL_BYTES:
+        for parameter in query.split(b"&"):
+            if len(parameter) <= MAX_CREDENTIAL_BYTES:
+                continue
+            if _names_access_token(parameter.partition(b"=")[0]):
+                raise InvalidCredentials(
+                    f"credentials over {MAX_CREDENTIAL_BYTES} bytes (access_token parameter)"
+                )
 
 
 class AuthorizationHeader(HTTPBearer):
@@ -45,7 +83,8 @@ def credentials_from(authorization: str | None, key: str | None) -> Credentials:
     if authorization is not None and authorization.strip():
         scheme, _, value = authorization.strip().partition(" ")
         if scheme.lower() != "bearer":
-            raise InvalidCredentials(f"unsupported authorization scheme {scheme[:20]!r}")
+            # Not even a prefix of it: an unknown scheme may be an API key sent the wrong way.
+            raise InvalidCredentials("unsupported authorization scheme")
         token = value.strip() or None
     return Credentials(bearer_token=token, api_key=key)
 

@@ -17,9 +17,11 @@ from passgate.api.body import read_fields
 from passgate.api.deps import parts_of
 from passgate.api.passwords import password_field
 from passgate.auth.base import OBJECT_ID
-from passgate.errors import FieldProblem, ValidationFailed
+from passgate.errors import FieldProblem, ProblemKind, ValidationFailed
 
 OBJECT_ID_PATTERN = OBJECT_ID.pattern
+V1_FIELDS = ("oldPassword", "newPassword")
+WORKSPACE_FIELDS = ("CurrentPassword", "NewPassword")
 
 # Documented with its pattern, checked by v1_passwords: a bad userId is one
 # more ``details`` entry beside the body's, in the contract's words.
@@ -40,7 +42,7 @@ class Passwords:
 
 
 async def v1_passwords(request: Request, user_id: UserIdPath) -> Passwords:
-    fields = await read_fields(request)
+    fields = await read_fields(request, V1_FIELDS)
     problems: list[FieldProblem] = []
     if not OBJECT_ID.match(user_id):
         problems.append(FieldProblem("userId", "must be 24 hexadecimal characters"))
@@ -52,9 +54,14 @@ async def v1_passwords(request: Request, user_id: UserIdPath) -> Passwords:
 
 
 async def workspace_passwords(request: Request) -> Passwords:
-    fields = await read_fields(request)
+    fields = await read_fields(request, WORKSPACE_FIELDS)
     named = {str(k).lower(): v for k, v in fields.items()}  # names are case-insensitive
     problems: list[FieldProblem] = []
+    for name in WORKSPACE_FIELDS:  # "CurrentPassword" and "currentPassword": which one?
+        if sum(1 for k in fields if str(k).lower() == name.lower()) > 1:
+            problems.append(FieldProblem(name, "given more than once", ProblemKind.INVALID_TYPE))
+    if problems:
+        raise ValidationFailed(problems)
     current = password_field(
         named.get("currentpassword"), "CurrentPassword", problems, min_length=1
     )

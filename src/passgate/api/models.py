@@ -10,8 +10,12 @@ the workspace items keep their nulls (``Target``, ``Field``).
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic.config import JsonDict
 
 from passgate.api.passwords import MAX_LENGTH, MIN_LENGTH
+
+# The documented form of passwords.CONTROL_CHARACTERS: no C0 control character, no DEL.
+NO_CONTROLS: JsonDict = {"pattern": "^[^\\u0000-\\u001F\\u007F]*$"}
 
 # -- v1 ------------------------------------------------------------------------------
 
@@ -19,8 +23,12 @@ from passgate.api.passwords import MAX_LENGTH, MIN_LENGTH
 class ChangePasswordV1(BaseModel):
     """v1's body (JSON, urlencoded or multipart); read and checked by a dependency."""
 
-    oldPassword: SecretStr = Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)
-    newPassword: SecretStr = Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)
+    oldPassword: SecretStr = Field(
+        min_length=MIN_LENGTH, max_length=MAX_LENGTH, json_schema_extra=NO_CONTROLS
+    )
+    newPassword: SecretStr = Field(
+        min_length=MIN_LENGTH, max_length=MAX_LENGTH, json_schema_extra=NO_CONTROLS
+    )
 
 
 class PasswordChanged(BaseModel):
@@ -57,8 +65,8 @@ class V1Error(BaseModel):
 class ChangePasswordWorkspace(BaseModel):
     """The workspace body; property names are matched case-insensitively."""
 
-    CurrentPassword: SecretStr | None = None
-    NewPassword: SecretStr | None = None
+    CurrentPassword: SecretStr | None = Field(default=None, json_schema_extra=NO_CONTROLS)
+    NewPassword: SecretStr | None = Field(default=None, json_schema_extra=NO_CONTROLS)
 
 
 class WorkspaceItem(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import SecretStr
@@ -10,6 +11,9 @@ from passgate.errors import FieldProblem, ProblemKind
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
+# C0 controls (NUL, TAB, CR, LF, ESC ...) and DEL: nothing a person types as a password,
+# and NUL in particular is cut short by C-string APIs in some directory plug-ins.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f]")
 
 
 def password_field(
@@ -31,6 +35,11 @@ def password_field(
         value.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate, e.g. "\ud800" in JSON: no LDAP string
         problems.append(FieldProblem(name, "must be valid Unicode text", ProblemKind.INVALID_TYPE))
+        return None
+    if CONTROL_CHARACTERS.search(value):
+        problems.append(
+            FieldProblem(name, "must not contain control characters", ProblemKind.INVALID_TYPE)
+        )
         return None
     if len(value) < min_length:
         problems.append(

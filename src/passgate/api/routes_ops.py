@@ -28,4 +28,7 @@ async def readyz(parts: AppParts) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(parts: AppParts) -> Response:
+    """Here unless PASSGATE_METRICS_PORT moves them to a port of their own."""
+    if parts.settings.http.metrics_port is not None:
+        return JSONResponse({"detail": "Not Found"}, status_code=404)
     return Response(generate_latest(parts.metrics.registry), media_type=CONTENT_TYPE_LATEST)

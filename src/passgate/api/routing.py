@@ -5,6 +5,8 @@ each of its routes' handlers, so dependency solving is inside the wrap too:
 an authentication failure raised by the caller dependency is counted,
 audited and presented exactly like a refusal from the directory.
 
+- a credential over :data:`~passgate.api.callers.MAX_CREDENTIAL_BYTES` is
+  refused (401) before any dependency reads it;
 - every request: one ``passgate_requests_total`` sample, labelled with the
   route's name; routes marked :func:`audited` also write an audit line;
 - a :class:`~passgate.errors.PassgateError` becomes the family's answer;
@@ -24,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.types import Scope
 
+from passgate.api.callers import refuse_oversized_credentials
 from passgate.api.deps import parts_of
 from passgate.api.observe import log_refusal, observed
 from passgate.api.presenters import v1_error, workspace_error
@@ -76,6 +79,7 @@ class PresentedRoute(APIRoute):
                 async with observed(request, parts, endpoint_name, audit=audit) as attempt:
                     attempt.target = target(request)
                     request.state.attempt = attempt
+                    refuse_oversized_credentials(request.scope)  # before anything reads them
                     try:
                         return await handler(request)
                     except RequestValidationError as exc:

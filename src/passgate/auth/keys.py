@@ -7,14 +7,20 @@ HMAC family (which would let the public key serve as a shared secret).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
@@ -86,11 +92,37 @@ class JwksUnavailable(PassgateError):
     """The issuer's JWKS could not be fetched or read."""
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not a new address: whoever could redirect the
+    fetch could choose the keys passgate trusts. urllib's default follows them."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # urllib then raises HTTPError for the 3xx
+
+
 def http_fetch(url: str, timeout: float) -> bytes:
+    """GET the JWKS document (at most 1 MiB); http(s) only, no redirects followed."""
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise ValueError("not an http(s) URL")
+    opener = urllib.request.build_opener(_NoRedirects)
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+    with opener.open(request, timeout=timeout) as response:
         body: bytes = response.read(1024 * 1024)
         return body
+
+
+def loggable_url(url: str) -> str:
+    """The URL without its query and fragment (a query may carry a credential)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def parse_jwks(document: Any) -> dict[str | None, VerificationKey]:
@@ -119,6 +151,20 @@ def parse_jwks(document: Any) -> dict[str | None, VerificationKey]:
     return keys
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """What the key cache knows at one moment; replaced whole, never changed in place."""
+
+    keys: Mapping[str | None, VerificationKey]
+    fetched_at: float | None = None  # last successful fetch
+    attempted_at: float | None = None  # last fetch started, successful or not
+
+    def lookup(self, kid: str | None) -> VerificationKey | None:
+        if kid is None and len(self.keys) == 1:
+            return next(iter(self.keys.values()))
+        return self.keys.get(kid)
+
+
 class JwksKeys:
     """Keys from the issuer's JWKS URL, cached, refreshed when a ``kid`` is unknown.
 
@@ -126,6 +172,11 @@ class JwksKeys:
     flood of tokens with made-up ``kid`` values cannot hammer the issuer; the
     whole set is refetched after ``max_age`` seconds. While the issuer is
     down, the keys already cached keep working.
+
+    Never on the event loop: a fetch runs in a thread of its own, one at a
+    time (every request that wants it shares it); worker threads wait for it,
+    while a call made on the event loop only reads the current snapshot and
+    answers at once. ``would_fetch`` tells the caller to come from a thread.
     """
 
     def __init__(
@@ -144,54 +195,80 @@ class JwksKeys:
         self._timeout = timeout
         self._fetch = fetch
         self._clock = clock
-        self._keys: dict[str | None, VerificationKey] = {}
-        self._fetched_at: float | None = None  # last successful fetch
-        self._attempted_at: float | None = None  # last fetch, successful or not
-        self._lock = threading.Lock()
+        self._snapshot = _Snapshot(MappingProxyType({}))
+        self._in_flight: Future[None] | None = None
+        self._starting = threading.Lock()  # held only to start a fetch, never across one
+
+    fetches = True
 
     def key_for(self, kid: str | None) -> VerificationKey:
         if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH):
             raise InvalidCredentials("token kid is not a short string")
-        with self._lock:
-            now = self._clock()
-            stale = self._fetched_at is None or now - self._fetched_at >= self._max_age
-            wanted = stale or self._lookup(kid) is None
-            allowed = (
-                self._attempted_at is None or now - self._attempted_at >= self._min_refresh_interval
-            )
-            if wanted and allowed:
-                self._refresh(now)
-            found = self._lookup(kid)
-            have_keys = bool(self._keys)
+        snapshot = self._snapshot
+        if self._wanted(snapshot, kid):
+            fetch = self._start_fetch()
+            if fetch is not None and not _on_event_loop():
+                with contextlib.suppress(FutureTimeout):
+                    fetch.result(timeout=self._timeout + 5)
+                snapshot = self._snapshot
+        found = snapshot.lookup(kid)
         if found is not None:
             return found
-        if not have_keys:
-            raise JwksUnavailable(f"no signing keys available from {self._url}")
+        if not snapshot.keys:
+            raise JwksUnavailable(f"no signing keys available from {loggable_url(self._url)}")
         raise InvalidCredentials(f"no key in the issuer's JWKS for kid {kid!r:.80}")
 
-    fetches = True
-
     def would_fetch(self, kid: str | None) -> bool:
-        now = self._clock()
-        stale = self._fetched_at is None or now - self._fetched_at >= self._max_age
-        allowed = (
-            self._attempted_at is None or now - self._attempted_at >= self._min_refresh_interval
+        snapshot = self._snapshot
+        return self._wanted(snapshot, kid) and (
+            self._fetching() is not None or self._allowed(snapshot)
         )
-        return allowed and (stale or self._lookup(kid) is None)
 
-    def _lookup(self, kid: str | None) -> VerificationKey | None:
-        if kid is None and len(self._keys) == 1:
-            return next(iter(self._keys.values()))
-        return self._keys.get(kid)
+    def _wanted(self, snapshot: _Snapshot, kid: str | None) -> bool:
+        stale = snapshot.fetched_at is None or self._clock() - snapshot.fetched_at >= self._max_age
+        return stale or snapshot.lookup(kid) is None
 
-    def _refresh(self, now: float) -> None:
-        self._attempted_at = now
+    def _allowed(self, snapshot: _Snapshot) -> bool:
+        last = snapshot.attempted_at
+        return last is None or self._clock() - last >= self._min_refresh_interval
+
+    def _fetching(self) -> Future[None] | None:
+        in_flight = self._in_flight
+        return in_flight if in_flight is not None and not in_flight.done() else None
+
+    def _start_fetch(self) -> Future[None] | None:
+        """The fetch in flight, or a new one when one is due; None when it is too soon."""
+        in_flight = self._fetching()
+        if in_flight is not None or not self._allowed(self._snapshot):
+            return in_flight
+        # The loop never waits for this lock: if another thread is starting a fetch, fine.
+        if not self._starting.acquire(blocking=not _on_event_loop()):
+            return self._fetching()
+        try:
+            in_flight = self._fetching()
+            if in_flight is not None or not self._allowed(self._snapshot):
+                return in_flight
+            started = self._clock()
+            self._snapshot = replace(self._snapshot, attempted_at=started)
+            future: Future[None] = Future()
+            self._in_flight = future
+            threading.Thread(
+                target=self._refresh, args=(future, started), name="jwks-fetch", daemon=True
+            ).start()
+            return future
+        finally:
+            self._starting.release()
+
+    def _refresh(self, done: Future[None], started: float) -> None:
+        where = loggable_url(self._url)
         try:
             keys = parse_jwks(json.loads(self._fetch(self._url, self._timeout)))
         except Exception as exc:
             # Keep what we had: cached keys keep working while the issuer is down.
-            log.error("cannot fetch the JWKS from %s: %s: %s", self._url, type(exc).__name__, exc)
-            return
-        self._keys = keys
-        self._fetched_at = now
-        log.info("fetched %d signing keys from %s", len(keys), self._url)
+            reason = str(exc).replace(self._url, where)
+            log.error("cannot fetch the JWKS from %s: %s: %s", where, type(exc).__name__, reason)
+        else:
+            self._snapshot = _Snapshot(MappingProxyType(keys), started, started)
+            log.info("fetched %d signing keys from %s", len(keys), where)
+        finally:
+            done.set_result(None)

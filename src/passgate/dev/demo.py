@@ -125,6 +125,7 @@ def run_demo(host: str = "127.0.0.1", port: int = 8080) -> int:
     import uvicorn
 
     from passgate.app import create_app
+    from passgate.cli import server_options
     from passgate.config import load_settings
     from passgate.logging_setup import configure_logging
 
@@ -147,7 +148,7 @@ def run_demo(host: str = "127.0.0.1", port: int = 8080) -> int:
         # exit that runs the clean-up below instead of killing the process.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
         print_guide(f"http://{host}:{port}", slapd, issuer)
-        uvicorn.run(app, host=host, port=port, log_config=None, server_header=False)
+        uvicorn.run(app, host=host, port=port, **server_options(settings.http))
     finally:
         slapd.stop()
         shutil.rmtree(workdir, ignore_errors=True)
