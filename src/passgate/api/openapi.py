@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from passgate import errors as e
+from passgate.api.callers import security_schemes
 from passgate.api.error_table import spec_for
 from passgate.api.models import ProblemDetails, V1Error, WorkspaceEnvelope
 from passgate.api.presenters import ENVELOPE_STATUSES, v1_error, workspace_error
@@ -183,7 +184,9 @@ def drop_validation_422(app: FastAPI) -> None:
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
                     operation.get("responses", {}).pop("422", None)
-            schemas = schema.get("components", {}).get("schemas", {})
+            components = schema.setdefault("components", {})
+            components["securitySchemes"] = security_schemes()
+            schemas = components.get("schemas", {})
             for name in ("HTTPValidationError", "ValidationError"):
                 schemas.pop(name, None)
         return schema

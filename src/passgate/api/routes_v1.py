@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import WithJsonSchema
 
 from passgate.api import openapi
-from passgate.api.callers import CurrentCaller, authorize
+from passgate.api.callers import V1_SCHEMES, CurrentCaller, authorize, security
 from passgate.api.deps import AppParts, attempt_of
 from passgate.api.inputs import OBJECT_ID_PATTERN, UserIdPath, V1Passwords
 from passgate.api.models import ChangePasswordV1, V1PolicyResponse, V1Success
@@ -31,7 +31,8 @@ router = APIRouter(prefix="/v1", route_class=V1Route)
     "/users/{userId}/change-password",
     summary="Change a user's password (old password required)",
     responses=openapi.v1_responses(V1Success, openapi.CHANGED, v1_success()),
-    openapi_extra=openapi.request_body(
+    openapi_extra=security(*V1_SCHEMES)
+    | openapi.request_body(
         ChangePasswordV1, {"oldPassword": "Old-Passw0rd!", "newPassword": "New-Passw0rd!"}
     ),
 )
@@ -81,6 +82,7 @@ PolicyUserId = Annotated[
         v1_policy(openapi.example_policy()),
         openapi.POLICY_ERRORS | {"validation"},
     ),
+    openapi_extra=security(*V1_SCHEMES),
 )
 async def v1_password_policy(
     parts: AppParts, caller: CurrentCaller, user_id: PolicyUserId = None

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from passgate.api import openapi
-from passgate.api.callers import WorkspaceCaller
+from passgate.api.callers import WORKSPACE_SCHEMES, WorkspaceCaller, security
 from passgate.api.deps import AppParts
 from passgate.api.inputs import WorkspacePasswords
 from passgate.api.models import (
@@ -29,7 +29,8 @@ router = APIRouter(prefix=PREFIX, route_class=WorkspaceRoute)
     responses=openapi.workspace_responses(
         PREFIX + CHANGE, WorkspaceEnvelope, openapi.CHANGED, workspace_success()
     ),
-    openapi_extra=openapi.request_body(
+    openapi_extra=security(*WORKSPACE_SCHEMES)
+    | openapi.request_body(
         ChangePasswordWorkspace,
         {"CurrentPassword": "Old-Passw0rd!", "NewPassword": "New-Passw0rd!"},
     ),
@@ -55,6 +56,7 @@ async def workspace_change_password(
         workspace_policy(openapi.example_policy()),
         openapi.POLICY_ERRORS,
     ),
+    openapi_extra=security(*WORKSPACE_SCHEMES),
 )
 async def workspace_password_policy(parts: AppParts, caller: WorkspaceCaller) -> JSONResponse:
     policy = await parts.threads.run(parts.service.policy_for_caller, caller)
