@@ -22,8 +22,8 @@ Keycloak 26.5.6 on OpenJDK 17.0.15:
 - ``kc.sh build`` (once, in set-up): 25-35 s;
 - ``start --optimized``: 30-34 s with the default clustered cache (which also
   binds JGroups ports 7800/57800 on a non-loopback address, hence
-  ``--cache=local`` here), 25-38 s with ``--cache=local``; 17 s once on
-  Temurin 25 (``JAVA_HOME``) under the same load;
+  ``--cache=local`` here), 25-38 s with ``--cache=local``; 17-27 s on
+  Temurin 25 (``JAVA_HOME``) under the same load, within the noise;
 - the realm import over the admin API: 2-5 s;
 - the whole Keycloak test module: 35-45 s, nearly all of it the start.
 """
