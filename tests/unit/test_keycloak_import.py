@@ -128,6 +128,7 @@ def test_ad_provider_as_keycloak_writes_it() -> None:
         "PASSGATE_LDAP_USER_OBJECT_CLASSES": "person, organizationalPerson, user",
         "PASSGATE_LDAP_VENDOR": "ad",
         "PASSGATE_LDAP_SEARCH_SCOPE": "sub",
+        "PASSGATE_LDAP_CUSTOM_USER_FILTER": "(memberOf=CN=Staff,OU=Groups,DC=corp,DC=example,DC=org)",
         "PASSGATE_LDAP_CONNECT_TIMEOUT": "5",
         "PASSGATE_LDAP_OPERATION_TIMEOUT": "30",
     }
@@ -320,13 +321,22 @@ def test_uuid_attribute_is_not_passgates_user_id() -> None:
     assert "employeeNumber" in ad.not_used["uuidLDAPAttribute"]
 
 
-def test_custom_user_search_filter_is_reported() -> None:
+def test_custom_user_search_filter_becomes_the_custom_user_filter() -> None:
     ad = from_realm_export(export("multi"), provider="corp-ad")
-    reason = ad.not_used["customUserSearchFilter"]
-    assert "(memberOf=CN=Staff,OU=Groups,DC=corp,DC=example,DC=org)" in reason
-    assert "check" in reason
-    # [""] (as in realm-openldap.json) means no filter: nothing to report.
-    assert "customUserSearchFilter" not in from_realm_export(export("openldap")).not_used
+    assert ad.settings["PASSGATE_LDAP_CUSTOM_USER_FILTER"] == (
+        "(memberOf=CN=Staff,OU=Groups,DC=corp,DC=example,DC=org)"
+    )
+    assert "customUserSearchFilter" not in ad.not_used
+    # [""] (as in realm-openldap.json) means no filter: nothing set.
+    assert "PASSGATE_LDAP_CUSTOM_USER_FILTER" not in from_realm_export(export("openldap")).settings
+
+
+def test_a_custom_filter_without_parentheses_is_a_note_not_a_setting() -> None:
+    result = from_realm_export(openldap_with(customUserSearchFilter="uid=a*"))
+    assert "PASSGATE_LDAP_CUSTOM_USER_FILTER" not in result.settings
+    assert "PASSGATE_LDAP_CUSTOM_USER_FILTER: Keycloak's customUserSearchFilter uid=a*" in (
+        notes_text(result)
+    )
 
 
 def test_unused_keys_are_sorted_with_reasons() -> None:
