@@ -809,3 +809,100 @@ def test_ad_export_loads_with_the_credential_set_by_hand(clean_env: None) -> Non
     assert s.ldap.username_attribute == "sAMAccountName"
     assert s.ldap.urls == ["ldaps://dc1.corp.example.org", "ldaps://dc2.corp.example.org:636"]
     assert s.ldap.operation_timeout == 30
+
+
+# -- bare components (admin REST API, kcadm.sh get components) -------------------------
+
+
+def components(name: str = "openldap") -> list[dict[str, Any]]:
+    """What GET /admin/realms/R/components?type=...UserStorageProvider returns."""
+    found: list[dict[str, Any]] = export(name)["components"][
+        "org.keycloak.storage.UserStorageProvider"
+    ]
+    return [
+        {**c, "providerType": "org.keycloak.storage.UserStorageProvider", "parentId": "r-id"}
+        for c in found
+    ]
+
+
+def test_bare_components_list_and_object_import_like_the_export() -> None:
+    from passgate.tools.keycloak import from_keycloak_json
+
+    from_export = from_realm_export(export("openldap"))
+    as_list = from_keycloak_json(components())
+    (one,) = [c for c in components() if c["providerId"] == "ldap"]
+    as_object = from_keycloak_json(one)
+    as_text = from_keycloak_json(json.dumps(one))
+    for result in (as_list, as_object, as_text):
+        assert result.settings == from_export.settings
+        assert result.provider == from_export.provider
+
+
+def test_components_of_every_type_keep_only_user_federation() -> None:
+    from passgate.tools.keycloak import from_keycloak_json
+
+    key = {
+        "name": "rsa",
+        "providerId": "rsa-generated",
+        "providerType": "org.keycloak.keys.KeyProvider",
+    }
+    result = from_keycloak_json([key, *components()])
+    assert result.settings["PASSGATE_LDAP_USERS_DN"]
+
+
+def test_components_choose_a_provider_by_name() -> None:
+    from passgate.tools.keycloak import read_components
+
+    with pytest.raises(KeycloakImportError, match="LDAP providers"):
+        read_components(components("multi"))
+    assert read_components(components("multi"), "corp-ad").name == "corp-ad"
+
+
+@pytest.mark.parametrize("data", [[], [{"name": "x"}], {"config": {}}, [components()[0], 3]])
+def test_not_components_is_said(data: object) -> None:
+    from passgate.tools.keycloak import read_components
+
+    with pytest.raises(KeycloakImportError, match="not Keycloak components"):
+        read_components(data)
+
+
+# -- a running Keycloak: credentials from the environment only ----------------------------
+
+
+def test_admin_credentials_from_the_environment_never_shown() -> None:
+    from passgate.tools.keycloak.live import AdminCredentials
+
+    secret = "admin-Passw0rd-never-shown"
+    by_password = AdminCredentials.from_environment(
+        {"KEYCLOAK_ADMIN": "admin", "KEYCLOAK_ADMIN_PASSWORD": secret}
+    )
+    assert by_password.grant["grant_type"] == "password"
+    by_client = AdminCredentials.from_environment(
+        {
+            "KEYCLOAK_CLIENT_ID": "passgate-import",
+            "KEYCLOAK_CLIENT_SECRET": secret,
+            "KEYCLOAK_ADMIN": "admin",
+            "KEYCLOAK_ADMIN_PASSWORD": secret,
+        }
+    )
+    assert by_client.grant["grant_type"] == "client_credentials"  # the client wins
+    for credentials in (by_password, by_client):
+        assert secret not in repr(credentials)
+        assert secret not in str(credentials)
+    with pytest.raises(KeycloakImportError, match="KEYCLOAK_ADMIN_PASSWORD") as missing:
+        AdminCredentials.from_environment({"KEYCLOAK_ADMIN": "admin"})
+    assert secret not in str(missing.value)
+
+
+def test_an_unreachable_keycloak_is_an_import_error_without_the_secret() -> None:
+    from passgate.tools.keycloak.live import AdminCredentials, fetch_federation
+
+    secret = "admin-Passw0rd-never-shown"
+    credentials = AdminCredentials.from_environment(
+        {"KEYCLOAK_ADMIN": "admin", "KEYCLOAK_ADMIN_PASSWORD": secret}
+    )
+    with pytest.raises(KeycloakImportError, match="did not answer") as failed:
+        fetch_federation("http://127.0.0.1:1", "passgate", credentials, timeout=2)
+    assert secret not in str(failed.value)
+    with pytest.raises(KeycloakImportError, match="not an http"):
+        fetch_federation("file:///etc/passwd", "passgate", credentials)
