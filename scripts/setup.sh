@@ -8,14 +8,17 @@
 # work tree), and a virtualenv in .venv with passgate and its test tools
 # from PyPI.
 # Safe to run again. PASSGATE_SETUP_MINIMAL=1 skips 389-DS and Samba.
-# --keycloak: the demo path (`passgate dev --keycloak`); the test path
-# always fetches Keycloak, so the flag only says what the caller wants.
+# Keycloak (and Java, Maven, unzip for it) is fetched on the test path, and on
+# the demo path (PASSGATE_SETUP_MINIMAL=1, scripts/dev.sh) only with
+# --keycloak, for `passgate dev --keycloak`: the plain demo stays light.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+want_keycloak=1
+[ "${PASSGATE_SETUP_MINIMAL:-0}" = 1 ] && want_keycloak=0
 for arg in "$@"; do
     case "$arg" in
-        --keycloak) ;;  # the demo needs what the tests already need
+        --keycloak) want_keycloak=1 ;;
         *) echo "setup: unknown option $arg (known: --keycloak)" >&2; exit 2 ;;
     esac
 done
@@ -33,9 +36,11 @@ command -v ldapsearch >/dev/null || missing+=(ldap-utils)
 command -v redis-server >/dev/null || missing+=(redis-server)  # the shared attempt limiter's tests
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v python3 >/dev/null || missing+=(python3)
-command -v java >/dev/null || missing+=(default-jre-headless)  # Keycloak: Java 17, 21 or 25
-command -v mvn >/dev/null || missing+=(maven)  # fetches Keycloak from Maven Central
-command -v unzip >/dev/null || missing+=(unzip)
+if [ "$want_keycloak" = 1 ]; then
+    command -v java >/dev/null || missing+=(default-jre-headless)  # Keycloak: Java 17, 21 or 25
+    command -v mvn >/dev/null || missing+=(maven)  # fetches Keycloak from Maven Central
+    command -v unzip >/dev/null || missing+=(unzip)
+fi
 if [ "${PASSGATE_SETUP_MINIMAL:-0}" != 1 ]; then
     command -v dscreate >/dev/null || missing+=(389-ds-base)
     command -v samba-tool >/dev/null || missing+=(samba samba-ad-dc)
@@ -68,6 +73,7 @@ fi
 # checked, unpacked beside a stamp that names the checked archive. The
 # unpacked copy is never written to by the tests (each server gets its own
 # data directory), so several work trees share it.
+[ "$want_keycloak" = 1 ] || exit 0
 keycloak_home="$KEYCLOAK_CACHE/keycloak-$KEYCLOAK_VERSION"
 if [ ! -f "$keycloak_home/.passgate-verified" ]; then
     artifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip"

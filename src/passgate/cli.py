@@ -44,7 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _dev(args: argparse.Namespace) -> int:
     from passgate.dev.demo import run_demo
 
-    return run_demo(host=args.host, port=args.port)
+    return run_demo(host=args.host, port=args.port, keycloak=args.keycloak)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -125,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8080)
+    dev.add_argument(
+        "--keycloak",
+        action="store_true",
+        help="tokens from a real Keycloak (the project's realm, federated to the demo "
+        "directory; needs scripts/setup.sh --keycloak, starts in about half a minute)",
+    )
     dev.set_defaults(run=_dev)
 
     check = commands.add_parser(

@@ -22,11 +22,10 @@ from fastapi.testclient import TestClient
 from passgate.app import create_app
 from passgate.config import load_settings
 from passgate.dev import seed
+from passgate.dev.keycloak import Keycloak, KeycloakUnavailable, realm_file
 from passgate.dev.slapd import Slapd
 from tests.conftest import Directory, started
-from tests.servers.keycloak import Keycloak, KeycloakUnavailable
 
-REALM_FILE = Path(__file__).resolve().parents[2] / "deploy" / "keycloak" / "passgate-realm.json"
 USER_ID_CLAIM = "passgate_user_id"  # the realm's passgate-user-id client scope
 AUDIENCE = "passgate"  # the realm's passgate-audience client scope
 
@@ -89,9 +88,9 @@ class KeycloakRealm:
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])
 
-    def admin(self, method: str, path: str = "", **kwargs: Any) -> httpx.Response:
-        """The admin REST API under ``/admin/realms/<realm>``."""
-        return self.server.admin(method, f"/{self.name}{path}", **kwargs)
+    def admin(self, method: str, path: str = "", json: object = None) -> Any:
+        """The admin REST API under ``/admin/realms/<realm>``: its JSON answer."""
+        return self.server.admin(method, f"/{self.name}{path}", json)
 
 
 def claims(token: str) -> dict[str, Any]:
@@ -120,7 +119,7 @@ def keycloak_server() -> Iterator[Keycloak]:
 def realm(keycloak_server: Keycloak, slapd: Slapd) -> KeycloakRealm:
     secret = secrets.token_urlsafe(24)
     name = keycloak_server.import_realm(
-        REALM_FILE,
+        realm_file(),
         {
             "PASSGATE_LDAP_CONNECTION_URL": slapd.url,
             "PASSGATE_LDAP_BIND_DN": seed.SERVICE_DN,

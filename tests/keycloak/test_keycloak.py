@@ -190,7 +190,7 @@ def test_token_for_another_audience_is_refused(
 
 
 def active_rsa_kid(realm: KeycloakRealm) -> str:
-    keys = realm.admin("GET", "/keys").json()
+    keys = realm.admin("GET", "/keys")
     return str(keys["active"]["RS256"])
 
 
@@ -212,7 +212,7 @@ def test_key_rotation_without_restarting_passgate(
     ) as client:
         assert authenticated(client, seen)
 
-        realm_id = realm.admin("GET").json()["id"]
+        realm_id = realm.admin("GET")["id"]
         realm.admin(
             "POST",
             "/components",
@@ -242,7 +242,7 @@ def test_key_rotation_without_restarting_passgate(
         assert authenticated(client, after_rotation)  # the old key is still published
 
         # Withdraw the old key: remove the component that holds it.
-        keys = realm.admin("GET", "/keys").json()["keys"]
+        keys = realm.admin("GET", "/keys")["keys"]
         (old_component,) = {k["providerId"] for k in keys if k.get("kid") == old_kid}
         realm.admin("DELETE", f"/components/{old_component}")
         time.sleep(refresh_bound + 0.5)

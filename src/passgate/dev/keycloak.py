@@ -1,5 +1,9 @@
 """A throwaway Keycloak (the pinned Quarkus distribution) on free loopback ports.
 
+Used by ``passgate dev --keycloak`` and by the test suite (``tests/keycloak``),
+like :mod:`passgate.dev.slapd`; it talks to Keycloak with the standard
+library only, so the demo needs nothing beyond passgate's own dependencies.
+
 ``scripts/setup.sh`` unpacks ``org.keycloak:keycloak-quarkus-dist`` into the
 user's cache and runs ``kc.sh build`` there once with :data:`BUILD_OPTIONS`
 (an in-memory H2 database, the health endpoints). Each server here is then
@@ -41,13 +45,14 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-import httpx
-
-from passgate.dev.process import LocalServer, free_port
+from passgate.dev.process import LocalServer, find_upwards, free_port
 
 KEYCLOAK_VERSION = "26.5.6"
 # What scripts/setup.sh built the distribution with (its .passgate-built stamp).
@@ -57,6 +62,54 @@ PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 
 class KeycloakUnavailable(RuntimeError):
     """The Keycloak distribution or a Java runtime is missing."""
+
+
+class KeycloakError(RuntimeError):
+    """Keycloak answered an HTTP error: the method, path, status and its body (never a secret)."""
+
+    def __init__(self, method: str, url: str, status: int, body: str) -> None:
+        super().__init__(f"{method} {url.split('?')[0]}: HTTP {status}: {body[:500]}")
+        self.status = status
+        self.body = body
+
+
+def realm_file() -> Path:
+    """``deploy/keycloak/passgate-realm.json`` of the source tree: the one realm."""
+    found = find_upwards(Path(__file__), "deploy/keycloak/passgate-realm.json")
+    if found is None:
+        raise KeycloakUnavailable("deploy/keycloak/passgate-realm.json not found (a source tree)")
+    return found
+
+
+def http_json(
+    method: str,
+    url: str,
+    *,
+    json_body: object = None,
+    form: dict[str, str] | None = None,
+    token: str | None = None,
+    timeout: float = 30,
+) -> Any:
+    """One HTTP call to Keycloak: its JSON answer (None when empty), or KeycloakError."""
+    headers = {"Accept": "application/json"}
+    data = None
+    if json_body is not None:
+        data = json.dumps(json_body).encode()
+        headers["Content-Type"] = "application/json"
+    elif form is not None:
+        data = urllib.parse.urlencode(form).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
+    # No proxy: the server is on loopback.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as exc:
+        raise KeycloakError(method, url, exc.code, exc.read().decode("utf-8", "replace")) from None
+    return json.loads(raw) if raw.strip() else None
 
 
 def keycloak_home() -> Path:
@@ -224,33 +277,29 @@ class Keycloak(LocalServer):
 
     # -- admin REST API ---------------------------------------------------
 
-    def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """``METHOD /admin/realms{path}`` as the bootstrap admin; raises on an HTTP error."""
-        with httpx.Client(trust_env=False, timeout=30) as http:
-            response = http.request(
-                method,
-                f"{self.url}/admin/realms{path}",
-                headers={"Authorization": f"Bearer {self._admin_access_token(http)}"},
-                **kwargs,
-            )
-        response.raise_for_status()
-        return response
+    def admin(self, method: str, path: str, json: object = None) -> Any:
+        """``METHOD /admin/realms{path}`` as the bootstrap admin: the JSON answer, or None."""
+        return http_json(
+            method,
+            f"{self.url}/admin/realms{path}",
+            json_body=json,
+            token=self._admin_access_token(),
+        )
 
-    def _admin_access_token(self, http: httpx.Client) -> str:
+    def _admin_access_token(self) -> str:
         now = time.monotonic()
         if self._admin_token is not None and self._admin_token[1] > now:
             return self._admin_token[0]
-        response = http.post(
+        body = http_json(
+            "POST",
             self.token_url("master"),
-            data={
+            form={
                 "grant_type": "password",
                 "client_id": "admin-cli",
                 "username": self.admin_username,
                 "password": self.admin_password,
             },
         )
-        response.raise_for_status()
-        body = response.json()
         # Master realm tokens live 60 s by default: renew well before.
         self._admin_token = (body["access_token"], now + body["expires_in"] / 2)
         return str(body["access_token"])
@@ -258,5 +307,5 @@ class Keycloak(LocalServer):
     def import_realm(self, realm_file: Path, values: dict[str, str]) -> str:
         """Create the realm of ``realm_file`` with its ``${NAME}`` placeholders filled in."""
         representation = json.loads(fill_placeholders(realm_file.read_text(), values))
-        self.admin("POST", "", json=representation)
+        self.admin("POST", "", representation)
         return str(representation["realm"])
