@@ -906,3 +906,51 @@ def test_an_unreachable_keycloak_is_an_import_error_without_the_secret() -> None
     assert secret not in str(failed.value)
     with pytest.raises(KeycloakImportError, match="not an http"):
         fetch_federation("file:///etc/passwd", "passgate", credentials)
+
+
+# -- exports made by Keycloak 26.5.6 itself (tests/data/keycloak/README.md) ---------------
+
+REAL_LDAP = {
+    "PASSGATE_LDAP_START_TLS": "false",
+    "PASSGATE_LDAP_BIND_DN": "cn=passgate,ou=services,dc=example,dc=org",
+    "PASSGATE_LDAP_USERS_DN": "ou=people,dc=example,dc=org",
+    "PASSGATE_LDAP_USERNAME_ATTRIBUTE": "uid",
+    "PASSGATE_LDAP_USER_OBJECT_CLASSES": "inetOrgPerson, organizationalPerson",
+    "PASSGATE_LDAP_VENDOR": "other",
+    "PASSGATE_LDAP_SEARCH_SCOPE": "one",
+    "PASSGATE_LDAP_CONNECT_TIMEOUT": "5",
+    "PASSGATE_LDAP_OPERATION_TIMEOUT": "10",
+}
+
+
+def real(name: str) -> Any:
+    return json.loads((DATA / f"real-26.5.6-{name}.json").read_text())
+
+
+@pytest.mark.parametrize("name", ["kc-export", "partial-export", "admin-api-components"])
+def test_real_keycloak_exports_import(name: str) -> None:
+    from passgate.tools.keycloak import from_keycloak_json
+
+    result = from_keycloak_json(real(name), include_secrets=True)
+    assert result.provider == "openldap"
+    settings = dict(result.settings)
+    assert settings.pop("PASSGATE_LDAP_CONNECTION_URL").startswith("ldap://127.0.0.1:")
+    credential = settings.pop(CREDENTIAL, None)
+    assert settings == REAL_LDAP
+    assert "entryUUID" in result.not_used["uuidLDAPAttribute"]
+    if name == "kc-export":  # kc.sh export writes the credential in clear
+        assert credential == "passgate-service-secret"
+    else:  # the admin console and API mask it
+        assert credential is None
+        assert "Keycloak's mask" in notes_text(result)
+    if name != "admin-api-components":  # the realm is known: the token hints name it
+        assert 'realm "passgate"' in notes_text(result)
+    env = parse_env(result.to_env())
+    env.pop(CREDENTIAL, None)
+    loaded = load_settings(
+        _env_file=None,
+        **{k.removeprefix("PASSGATE_").lower(): v for k, v in env.items()},
+        ldap_bind_credential="supplied",
+        **AUTH,
+    )
+    assert loaded.ldap.search_scope == "one"
