@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import glob
 import json
+import os
 import re
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,10 +18,22 @@ from tests.conftest import start_slapd
 EXPORT = re.compile(r"^export ([A-Z_]+)=")
 
 
-def _leftovers() -> set[str]:
-    tmp = tempfile.gettempdir()
-    patterns = ("passgate-dev-*", "passgate-slapd-*", "passgate-keycloak-*")
-    return {p for pattern in patterns for p in glob.glob(f"{tmp}/{pattern}")}
+def private_tmp(tmp_path: Path) -> Path:
+    """The demo's TMPDIR: what it leaves behind is seen there, apart from other test runs."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir(exist_ok=True)
+    return tmp
+
+
+def alive(pattern: str) -> bool:
+    """Some process's command line contains ``pattern``."""
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
+
+
+def assert_nothing_left(tmp_path: Path) -> None:
+    tmp = private_tmp(tmp_path)
+    assert not alive(str(tmp))  # no slapd, no java
+    assert list(tmp.iterdir()) == []
 
 
 def start_demo(
@@ -36,6 +47,7 @@ def start_demo(
             stdout=sink,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
+            env={**os.environ, "TMPDIR": str(private_tmp(tmp_path))},
         )
     deadline = time.monotonic() + within
     while "Uvicorn running" not in out.read_text():
@@ -92,7 +104,6 @@ def stop(process: subprocess.Popen[bytes], port: int, within: float = 20) -> Non
 
 def test_dev_serves_the_printed_examples_and_cleans_up(tmp_path: Path) -> None:
     start_slapd().stop()  # skip (or fail under CI) exactly like the other directory tests
-    before = _leftovers()
     began = time.monotonic()
     process, out, port = start_demo(tmp_path)
     try:
@@ -107,4 +118,4 @@ def test_dev_serves_the_printed_examples_and_cleans_up(tmp_path: Path) -> None:
     for name in ("ALICE_TOKEN", "HELPDESK_TOKEN"):
         assert text.count(f"export {name}=") == 1
     assert "eyJ" not in "\n".join(line for line in guide.splitlines() if line.startswith("curl"))
-    assert _leftovers() <= before
+    assert_nothing_left(tmp_path)

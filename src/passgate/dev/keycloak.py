@@ -210,6 +210,8 @@ class Keycloak(LocalServer):
             "--cache=local",
             # The transaction store would otherwise be written under the shared home.
             f"-Dquarkus.transaction-manager.object-store.directory={self.workdir / 'tx'}",
+            # Java's own scratch files (Vert.x cache...) go with the rest, not to /tmp.
+            f"-Djava.io.tmpdir={self.workdir}",
         ]
         began = time.monotonic()
         try:
