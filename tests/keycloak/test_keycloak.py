@@ -249,3 +249,24 @@ def test_key_rotation_without_restarting_passgate(
 
         assert not authenticated(client, unseen)
         assert authenticated(client, rotated)
+
+
+def test_id_tokens_are_refused(
+    realm: KeycloakRealm, make_passgate: Callable[..., TestClient], add_person: PersonFactory
+) -> None:
+    person = add_person()
+    response = realm.grant(
+        grant_type="password",
+        client_id="password-portal",
+        username=person.uid,
+        password=person.password,
+        scope="openid",
+    )
+    assert response.status_code == 200, response.text
+    id_token = response.json()["id_token"]
+    assert claims(id_token)["typ"] == "ID"
+    # Refused even where the audience is not checked: the token is not an access token.
+    for audience in ("passgate", None):
+        with make_passgate(auth_audience=audience) as client:
+            assert not authenticated(client, id_token)
+            assert authenticated(client, response.json()["access_token"])

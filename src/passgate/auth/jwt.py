@@ -121,6 +121,12 @@ class TokenVerifier:
             )
         except jwt.InvalidTokenError as exc:
             raise InvalidCredentials(f"token refused: {type(exc).__name__}: {exc}") from None
+        # Keycloak marks its tokens: "Bearer" (access), "ID", "Refresh", "Logout".
+        # Only access tokens are accepted (contract section 6); an issuer that
+        # writes no typ claim is not refused for it.
+        typ = claims.get("typ", "Bearer")
+        if not isinstance(typ, str) or typ.lower() != "bearer":
+            raise InvalidCredentials("token refused: not an access token (typ)")
         caller = self.caller_from(claims)
         self._verified.put(token, caller, claims)
         return caller
