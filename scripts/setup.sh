@@ -2,11 +2,31 @@
 # Installs what passgate needs on a Debian machine (root, or sudo), once:
 # OpenLDAP's slapd and ldap-utils, redis-server (for the shared attempt
 # limiter's tests), 389 Directory Server and a Samba AD DC (the test suite
-# runs the same scenarios on all three) from Debian, and a virtualenv in
-# .venv with passgate and its test tools from PyPI.
+# runs the same scenarios on all three) from Debian, a Java runtime and
+# Maven (to fetch Keycloak), the pinned Keycloak distribution from Maven
+# Central (checked against its sha256, unpacked into a cache outside the
+# work tree), and a virtualenv in .venv with passgate and its test tools
+# from PyPI.
 # Safe to run again. PASSGATE_SETUP_MINIMAL=1 skips 389-DS and Samba.
+# Keycloak (and Java, Maven, unzip for it) is fetched on the test path, and on
+# the demo path (PASSGATE_SETUP_MINIMAL=1, scripts/dev.sh) only with
+# --keycloak, for `passgate dev --keycloak`: the plain demo stays light.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+want_keycloak=1
+[ "${PASSGATE_SETUP_MINIMAL:-0}" = 1 ] && want_keycloak=0
+for arg in "$@"; do
+    case "$arg" in
+        --keycloak) want_keycloak=1 ;;
+        *) echo "setup: unknown option $arg (known: --keycloak)" >&2; exit 2 ;;
+    esac
+done
+
+# Keycloak for the tests and the demo: one pinned version, checked by sha256.
+KEYCLOAK_VERSION=26.5.6
+KEYCLOAK_SHA256=490189d9dff05272432d51f71a069462eeca97f2920a694d539a1e6c26a5a347
+KEYCLOAK_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/passgate"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -16,6 +36,11 @@ command -v ldapsearch >/dev/null || missing+=(ldap-utils)
 command -v redis-server >/dev/null || missing+=(redis-server)  # the shared attempt limiter's tests
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v python3 >/dev/null || missing+=(python3)
+if [ "$want_keycloak" = 1 ]; then
+    command -v java >/dev/null || missing+=(default-jre-headless)  # Keycloak: Java 17, 21 or 25
+    command -v mvn >/dev/null || missing+=(maven)  # fetches Keycloak from Maven Central
+    command -v unzip >/dev/null || missing+=(unzip)
+fi
 if [ "${PASSGATE_SETUP_MINIMAL:-0}" != 1 ]; then
     command -v dscreate >/dev/null || missing+=(389-ds-base)
     command -v samba-tool >/dev/null || missing+=(samba samba-ad-dc)
@@ -42,4 +67,41 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e '.[test]'
     touch "$stamp"
+fi
+
+# The Keycloak distribution: fetched once into Maven's local repository,
+# checked, unpacked beside a stamp that names the checked archive. The
+# unpacked copy is never written to by the tests (each server gets its own
+# data directory), so several work trees share it.
+[ "$want_keycloak" = 1 ] || exit 0
+keycloak_home="$KEYCLOAK_CACHE/keycloak-$KEYCLOAK_VERSION"
+if [ ! -f "$keycloak_home/.passgate-verified" ]; then
+    artifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip"
+    zip="${MAVEN_REPO:-$HOME/.m2/repository}/org/keycloak/keycloak-quarkus-dist/$KEYCLOAK_VERSION/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
+    if [ ! -f "$zip" ]; then
+        echo "setup: fetching Keycloak $KEYCLOAK_VERSION from Maven Central"
+        mvn -q dependency:get -Dartifact="$artifact" -Dtransitive=false
+    fi
+    echo "$KEYCLOAK_SHA256  $zip" | sha256sum --check --quiet - \
+        || { echo "setup: $zip does not have the pinned sha256; remove it and run again" >&2; exit 1; }
+    mkdir -p "$KEYCLOAK_CACHE"
+    staging=$(mktemp -d "$KEYCLOAK_CACHE/.unpack-XXXXXX")
+    trap 'rm -rf "$staging"' EXIT
+    unzip -q "$zip" -d "$staging"
+    rm -rf "$keycloak_home"
+    mv "$staging/keycloak-$KEYCLOAK_VERSION" "$keycloak_home"
+    echo "$KEYCLOAK_SHA256" >"$keycloak_home/.passgate-verified"
+    echo "setup: Keycloak $KEYCLOAK_VERSION unpacked in $keycloak_home"
+fi
+# Build once (Quarkus augmentation, ~25 s) with the build-time options the
+# test fixture and the demo start with (`start --optimized`): an in-memory
+# H2 database and the health endpoints. start-dev would re-augment the
+# shared copy at its first start instead, racing any other work tree.
+build_options="--db=dev-mem --health-enabled=true"
+if [ "$(cat "$keycloak_home/.passgate-built" 2>/dev/null)" != "$build_options" ]; then
+    echo "setup: building Keycloak ($build_options)"
+    # shellcheck disable=SC2086  # the options are words
+    "$keycloak_home/bin/kc.sh" build $build_options >"$keycloak_home/build.log" 2>&1 \
+        || { cat "$keycloak_home/build.log" >&2; exit 1; }
+    echo "$build_options" >"$keycloak_home/.passgate-built"
 fi

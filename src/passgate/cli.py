@@ -77,7 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _dev(args: argparse.Namespace) -> int:
     from passgate.dev.demo import run_demo
 
-    return run_demo(host=args.host, port=args.port)
+    return run_demo(host=args.host, port=args.port, keycloak=args.keycloak)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -100,17 +100,29 @@ def _from_keycloak(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from passgate.tools.keycloak import KeycloakImportError, from_realm_export
+    from passgate.tools.keycloak import KeycloakImportError, read_keycloak_json, settings_for
+    from passgate.tools.keycloak.live import AdminCredentials, fetch_federation
 
-    try:
-        data = json.loads(Path(args.export).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        print(f"passgate: cannot read {args.export}: {exc}", file=sys.stderr)
+    if (args.export is None) == (args.url is None):
+        print("passgate: give an export file or --url URL --realm R (one of them)", file=sys.stderr)
         return 2
     try:
-        imported = from_realm_export(
-            data, provider=args.provider, include_secrets=args.include_secrets
-        )
+        if args.url is not None:
+            if not args.realm:
+                print("passgate: --url needs --realm", file=sys.stderr)
+                return 2
+            credentials = AdminCredentials.from_environment(os.environ)
+            federation = fetch_federation(
+                args.url, args.realm, credentials, args.provider, args.admin_realm
+            )
+        else:
+            try:
+                data = json.loads(Path(args.export).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                print(f"passgate: cannot read {args.export}: {exc}", file=sys.stderr)
+                return 2
+            federation = read_keycloak_json(data, args.provider)
+        imported = settings_for(federation, include_secrets=args.include_secrets)
     except KeycloakImportError as exc:
         print(f"passgate: {exc}", file=sys.stderr)
         return 2
@@ -146,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8080)
+    dev.add_argument(
+        "--keycloak",
+        action="store_true",
+        help="tokens from a real Keycloak (the project's realm, federated to the demo "
+        "directory; needs scripts/setup.sh --keycloak, starts in about half a minute)",
+    )
     dev.set_defaults(run=_dev)
 
     check = commands.add_parser(
@@ -157,9 +175,27 @@ def main(argv: list[str] | None = None) -> int:
     config_commands = config.add_subparsers(dest="config_command", required=True)
     keycloak = config_commands.add_parser(
         "from-keycloak",
-        help="print PASSGATE_* settings (.env) from a Keycloak realm export's LDAP federation",
+        help="print PASSGATE_* settings (.env) from a Keycloak LDAP user federation provider",
+        description=(
+            "Read the LDAP provider from a realm export (kc.sh export, the admin console's "
+            "Partial export), from bare components (GET /admin/realms/R/components, "
+            "kcadm.sh get components), or from a running Keycloak (--url, --realm)."
+        ),
+        epilog=(
+            "With --url, admin credentials come from the environment only, never the command "
+            "line: KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET (client credentials; its "
+            "service account needs realm-management view-realm), or KEYCLOAK_ADMIN and "
+            "KEYCLOAK_ADMIN_PASSWORD (password grant on admin-cli), in the --admin-realm."
+        ),
     )
-    keycloak.add_argument("export", help="realm export JSON (kc.sh export / Partial export)")
+    keycloak.add_argument(
+        "export", nargs="?", help="realm export or components JSON file (instead of --url)"
+    )
+    keycloak.add_argument("--url", help="a running Keycloak's base URL, e.g. https://sso.example")
+    keycloak.add_argument("--realm", help="with --url: the realm whose LDAP provider to read")
+    keycloak.add_argument(
+        "--admin-realm", default="master", help="with --url: the realm of the admin credentials"
+    )
     keycloak.add_argument("--provider", help="the LDAP provider's name, when there are several")
     keycloak.add_argument(
         "--include-secrets", action="store_true", help="also print bindCredential"

@@ -106,6 +106,9 @@ class LdapSettings(Section):
     allow_insecure: bool = False
     search_scope: Literal["sub", "one"] = "sub"
     user_dn_template: str | None = None
+    # Keycloak's customUserSearchFilter: ANDed into every user lookup, so
+    # people Keycloak leaves out (e.g. disabled AD accounts) are 404 here too.
+    custom_user_filter: str | None = None
     # search, template, or a plugin's name (entry points, group passgate.mappers);
     # unset: template when PASSGATE_LDAP_USER_DN_TEMPLATE is set, else search.
     user_mapper: str | None = None
@@ -173,6 +176,27 @@ class LdapSettings(Section):
     def _some_object_class(cls, value: str) -> str:
         if not _comma_list(value):
             raise ValueError("at least one object class is required")
+        return value
+
+    @field_validator("custom_user_filter")
+    @classmethod
+    def _one_parenthesised_filter(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        from ldap3.core.exceptions import LDAPInvalidFilterError
+        from ldap3.operation.search import parse_filter
+
+        problem = None
+        if not (value.startswith("(") and value.endswith(")")):
+            problem = "must be an LDAP filter in parentheses, e.g. (memberOf=cn=staff,...)"
+        else:
+            try:
+                parse_filter(value, None, False, False, None, False)
+            except LDAPInvalidFilterError as exc:
+                problem = f"not a valid LDAP filter ({exc})"
+        if problem is not None:
+            raise ValueError(problem)  # the loader prefixes the variable's name
         return value
 
     @field_validator("user_dn_template")

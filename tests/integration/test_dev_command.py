@@ -1,81 +1,121 @@
-"""``passgate dev`` as a person runs it: the printed curl line changes a real password."""
+"""``passgate dev`` as a person runs it: the printed lines, pasted into a shell, change passwords."""
 
 from __future__ import annotations
 
-import glob
-import itertools
-import shlex
+import json
+import os
+import re
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-
-import httpx
 
 from passgate.dev.process import free_port
 from tests.conftest import start_slapd
 
-
-def _leftovers() -> set[str]:
-    tmp = tempfile.gettempdir()
-    return set(glob.glob(f"{tmp}/passgate-dev-*")) | set(glob.glob(f"{tmp}/passgate-slapd-*"))
+EXPORT = re.compile(r"^export ([A-Z_]+)=")
 
 
-def _request_from_curl(line: str) -> tuple[str, dict[str, str], str]:
-    words = shlex.split(line)
-    url = next(w for w in words if w.startswith("http://"))
-    headers = {}
-    body = ""
-    for flag, value in itertools.pairwise(words):
-        if flag == "-H":
-            name, _, val = value.partition(": ")
-            headers[name] = val
-        elif flag == "-d":
-            body = value
-    return url, headers, body
+def private_tmp(tmp_path: Path) -> Path:
+    """The demo's TMPDIR: what it leaves behind is seen there, apart from other test runs."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir(exist_ok=True)
+    return tmp
 
 
-def test_dev_serves_the_printed_examples_and_cleans_up(tmp_path: Path) -> None:
-    start_slapd().stop()  # skip (or fail under CI) exactly like the other directory tests
-    before = _leftovers()
+def alive(pattern: str) -> bool:
+    """Some process's command line contains ``pattern``."""
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
+
+
+def assert_nothing_left(tmp_path: Path) -> None:
+    tmp = private_tmp(tmp_path)
+    assert not alive(str(tmp))  # no slapd, no java
+    assert list(tmp.iterdir()) == []
+
+
+def start_demo(
+    tmp_path: Path, *options: str, within: float = 30
+) -> tuple[subprocess.Popen[bytes], Path, int]:
     port = free_port()
     out = tmp_path / "dev.out"
     with out.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "passgate", "dev", "--port", str(port)],
+            [sys.executable, "-m", "passgate", "dev", "--port", str(port), *options],
             stdout=sink,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
+            env={**os.environ, "TMPDIR": str(private_tmp(tmp_path))},
         )
-    try:
-        deadline = time.monotonic() + 30
-        while "Uvicorn running" not in out.read_text():
-            assert process.poll() is None, out.read_text()
-            assert time.monotonic() < deadline, out.read_text()
-            time.sleep(0.1)
-        lines = out.read_text().splitlines()
-        examples = {
-            lines[i][2:]: lines[i + 1] for i in range(len(lines) - 1) if lines[i].startswith("# ")
-        }
-        results = {}
-        for title, curl in examples.items():
-            url, headers, body = _request_from_curl(curl)
-            response = httpx.post(url, headers=headers, content=body, timeout=10)
-            results[title] = (response.status_code, response.json())
-        for title, (status, body) in results.items():
-            expected_status = int(title.split()[0])
-            assert status == expected_status, (title, body)
-            if status != 200:
-                assert body["error"]["code"] == int(title.split()[1]), (title, body)
-            else:
-                assert body == {"status": True, "data": {"passwordChanged": "OK"}}
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=20)
-    assert process.returncode == 0, out.read_text()
+    deadline = time.monotonic() + within
+    while "Uvicorn running" not in out.read_text():
+        assert process.poll() is None, out.read_text()
+        assert time.monotonic() < deadline, out.read_text()
+        time.sleep(0.2)
+    return process, out, port
+
+
+def run_as_printed(lines: list[str]) -> dict[str, tuple[int | None, dict[str, object]]]:
+    """The ``export`` lines run once in bash, then each ``# title`` / curl pair: title -> result."""
+    exports = [line for line in lines if EXPORT.match(line)]
+    names = [m[1] for line in exports if (m := EXPORT.match(line))]
+    show = "; ".join(f'printf "%s=%s\\n" {n} "${n}"' for n in names)
+    shown = subprocess.run(
+        ["bash", "-c", "set -e; " + "\n".join(exports) + "\n" + show],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    env = dict(line.split("=", 1) for line in shown.splitlines())
+    assert all(env[n] for n in names), env  # every token obtained
+    results: dict[str, tuple[int | None, dict[str, object]]] = {}
+    for i, line in enumerate(lines[:-1]):
+        if line.startswith("# "):
+            curl = lines[i + 1]
+            assert curl.startswith("curl "), curl
+            done = subprocess.run(
+                ["bash", "-c", curl], capture_output=True, text=True, env=env, timeout=30
+            )
+            results[line[2:]] = (done.returncode, json.loads(done.stdout))
+    return results
+
+
+def check_results(results: dict[str, tuple[int | None, dict[str, object]]]) -> None:
+    assert results
+    for title, (rc, body) in results.items():
+        assert rc == 0, title
+        status, code = title.split()[:2]
+        if status == "200":
+            assert body == {"status": True, "data": {"passwordChanged": "OK"}}, (title, body)
+        else:
+            assert body["error"]["code"] == int(code), (title, body)  # type: ignore[index]
+
+
+def stop(process: subprocess.Popen[bytes], port: int, within: float = 20) -> None:
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=within)
+    assert process.returncode == 0
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
-    assert _leftovers() <= before
+
+
+def test_dev_serves_the_printed_examples_and_cleans_up(tmp_path: Path) -> None:
+    start_slapd().stop()  # skip (or fail under CI) exactly like the other directory tests
+    began = time.monotonic()
+    process, out, port = start_demo(tmp_path)
+    try:
+        assert time.monotonic() - began < 15  # the plain demo stays quick
+        lines = out.read_text().splitlines()
+        check_results(run_as_printed(lines))
+    finally:
+        stop(process, port)
+    text = out.read_text()
+    guide = text[: text.index("Ctrl-C stops everything")]  # request log lines follow
+    assert len(guide) < 12_000, len(guide)  # each token once: a screen or two
+    for name in ("ALICE_TOKEN", "HELPDESK_TOKEN"):
+        assert text.count(f"export {name}=") == 1
+    assert "eyJ" not in "\n".join(line for line in guide.splitlines() if line.startswith("curl"))
+    assert_nothing_left(tmp_path)

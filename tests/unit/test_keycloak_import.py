@@ -128,6 +128,7 @@ def test_ad_provider_as_keycloak_writes_it() -> None:
         "PASSGATE_LDAP_USER_OBJECT_CLASSES": "person, organizationalPerson, user",
         "PASSGATE_LDAP_VENDOR": "ad",
         "PASSGATE_LDAP_SEARCH_SCOPE": "sub",
+        "PASSGATE_LDAP_CUSTOM_USER_FILTER": "(memberOf=CN=Staff,OU=Groups,DC=corp,DC=example,DC=org)",
         "PASSGATE_LDAP_CONNECT_TIMEOUT": "5",
         "PASSGATE_LDAP_OPERATION_TIMEOUT": "30",
     }
@@ -320,13 +321,22 @@ def test_uuid_attribute_is_not_passgates_user_id() -> None:
     assert "employeeNumber" in ad.not_used["uuidLDAPAttribute"]
 
 
-def test_custom_user_search_filter_is_reported() -> None:
+def test_custom_user_search_filter_becomes_the_custom_user_filter() -> None:
     ad = from_realm_export(export("multi"), provider="corp-ad")
-    reason = ad.not_used["customUserSearchFilter"]
-    assert "(memberOf=CN=Staff,OU=Groups,DC=corp,DC=example,DC=org)" in reason
-    assert "check" in reason
-    # [""] (as in realm-openldap.json) means no filter: nothing to report.
-    assert "customUserSearchFilter" not in from_realm_export(export("openldap")).not_used
+    assert ad.settings["PASSGATE_LDAP_CUSTOM_USER_FILTER"] == (
+        "(memberOf=CN=Staff,OU=Groups,DC=corp,DC=example,DC=org)"
+    )
+    assert "customUserSearchFilter" not in ad.not_used
+    # [""] (as in realm-openldap.json) means no filter: nothing set.
+    assert "PASSGATE_LDAP_CUSTOM_USER_FILTER" not in from_realm_export(export("openldap")).settings
+
+
+def test_a_custom_filter_without_parentheses_is_a_note_not_a_setting() -> None:
+    result = from_realm_export(openldap_with(customUserSearchFilter="uid=a*"))
+    assert "PASSGATE_LDAP_CUSTOM_USER_FILTER" not in result.settings
+    assert "PASSGATE_LDAP_CUSTOM_USER_FILTER: Keycloak's customUserSearchFilter uid=a*" in (
+        notes_text(result)
+    )
 
 
 def test_unused_keys_are_sorted_with_reasons() -> None:
@@ -799,3 +809,148 @@ def test_ad_export_loads_with_the_credential_set_by_hand(clean_env: None) -> Non
     assert s.ldap.username_attribute == "sAMAccountName"
     assert s.ldap.urls == ["ldaps://dc1.corp.example.org", "ldaps://dc2.corp.example.org:636"]
     assert s.ldap.operation_timeout == 30
+
+
+# -- bare components (admin REST API, kcadm.sh get components) -------------------------
+
+
+def components(name: str = "openldap") -> list[dict[str, Any]]:
+    """What GET /admin/realms/R/components?type=...UserStorageProvider returns."""
+    found: list[dict[str, Any]] = export(name)["components"][
+        "org.keycloak.storage.UserStorageProvider"
+    ]
+    return [
+        {**c, "providerType": "org.keycloak.storage.UserStorageProvider", "parentId": "r-id"}
+        for c in found
+    ]
+
+
+def test_bare_components_list_and_object_import_like_the_export() -> None:
+    from passgate.tools.keycloak import from_keycloak_json
+
+    from_export = from_realm_export(export("openldap"))
+    as_list = from_keycloak_json(components())
+    (one,) = [c for c in components() if c["providerId"] == "ldap"]
+    as_object = from_keycloak_json(one)
+    as_text = from_keycloak_json(json.dumps(one))
+    for result in (as_list, as_object, as_text):
+        assert result.settings == from_export.settings
+        assert result.provider == from_export.provider
+
+
+def test_components_of_every_type_keep_only_user_federation() -> None:
+    from passgate.tools.keycloak import from_keycloak_json
+
+    key = {
+        "name": "rsa",
+        "providerId": "rsa-generated",
+        "providerType": "org.keycloak.keys.KeyProvider",
+    }
+    result = from_keycloak_json([key, *components()])
+    assert result.settings["PASSGATE_LDAP_USERS_DN"]
+
+
+def test_components_choose_a_provider_by_name() -> None:
+    from passgate.tools.keycloak import read_components
+
+    with pytest.raises(KeycloakImportError, match="LDAP providers"):
+        read_components(components("multi"))
+    assert read_components(components("multi"), "corp-ad").name == "corp-ad"
+
+
+@pytest.mark.parametrize("data", [[], [{"name": "x"}], {"config": {}}, [components()[0], 3]])
+def test_not_components_is_said(data: object) -> None:
+    from passgate.tools.keycloak import read_components
+
+    with pytest.raises(KeycloakImportError, match="not Keycloak components"):
+        read_components(data)
+
+
+# -- a running Keycloak: credentials from the environment only ----------------------------
+
+
+def test_admin_credentials_from_the_environment_never_shown() -> None:
+    from passgate.tools.keycloak.live import AdminCredentials
+
+    secret = "admin-Passw0rd-never-shown"
+    by_password = AdminCredentials.from_environment(
+        {"KEYCLOAK_ADMIN": "admin", "KEYCLOAK_ADMIN_PASSWORD": secret}
+    )
+    assert by_password.grant["grant_type"] == "password"
+    by_client = AdminCredentials.from_environment(
+        {
+            "KEYCLOAK_CLIENT_ID": "passgate-import",
+            "KEYCLOAK_CLIENT_SECRET": secret,
+            "KEYCLOAK_ADMIN": "admin",
+            "KEYCLOAK_ADMIN_PASSWORD": secret,
+        }
+    )
+    assert by_client.grant["grant_type"] == "client_credentials"  # the client wins
+    for credentials in (by_password, by_client):
+        assert secret not in repr(credentials)
+        assert secret not in str(credentials)
+    with pytest.raises(KeycloakImportError, match="KEYCLOAK_ADMIN_PASSWORD") as missing:
+        AdminCredentials.from_environment({"KEYCLOAK_ADMIN": "admin"})
+    assert secret not in str(missing.value)
+
+
+def test_an_unreachable_keycloak_is_an_import_error_without_the_secret() -> None:
+    from passgate.tools.keycloak.live import AdminCredentials, fetch_federation
+
+    secret = "admin-Passw0rd-never-shown"
+    credentials = AdminCredentials.from_environment(
+        {"KEYCLOAK_ADMIN": "admin", "KEYCLOAK_ADMIN_PASSWORD": secret}
+    )
+    with pytest.raises(KeycloakImportError, match="did not answer") as failed:
+        fetch_federation("http://127.0.0.1:1", "passgate", credentials, timeout=2)
+    assert secret not in str(failed.value)
+    with pytest.raises(KeycloakImportError, match="not an http"):
+        fetch_federation("file:///etc/passwd", "passgate", credentials)
+
+
+# -- exports made by Keycloak 26.5.6 itself (tests/data/keycloak/README.md) ---------------
+
+REAL_LDAP = {
+    "PASSGATE_LDAP_START_TLS": "false",
+    "PASSGATE_LDAP_BIND_DN": "cn=passgate,ou=services,dc=example,dc=org",
+    "PASSGATE_LDAP_USERS_DN": "ou=people,dc=example,dc=org",
+    "PASSGATE_LDAP_USERNAME_ATTRIBUTE": "uid",
+    "PASSGATE_LDAP_USER_OBJECT_CLASSES": "inetOrgPerson, organizationalPerson",
+    "PASSGATE_LDAP_VENDOR": "other",
+    "PASSGATE_LDAP_SEARCH_SCOPE": "one",
+    "PASSGATE_LDAP_CONNECT_TIMEOUT": "5",
+    "PASSGATE_LDAP_OPERATION_TIMEOUT": "10",
+}
+
+
+def real(name: str) -> Any:
+    return json.loads((DATA / f"real-26.5.6-{name}.json").read_text())
+
+
+@pytest.mark.parametrize("name", ["kc-export", "partial-export", "admin-api-components"])
+def test_real_keycloak_exports_import(name: str) -> None:
+    from passgate.tools.keycloak import from_keycloak_json
+
+    result = from_keycloak_json(real(name), include_secrets=True)
+    assert result.provider == "openldap"
+    settings = dict(result.settings)
+    assert settings.pop("PASSGATE_LDAP_CONNECTION_URL").startswith("ldap://127.0.0.1:")
+    credential = settings.pop(CREDENTIAL, None)
+    assert settings == REAL_LDAP
+    assert "entryUUID" in result.not_used["uuidLDAPAttribute"]
+    if name == "kc-export":  # kc.sh export writes the credential in clear
+        assert credential == "passgate-service-secret"
+    else:  # the admin console and API mask it
+        assert credential is None
+        assert "Keycloak's mask" in notes_text(result)
+    if name != "admin-api-components":  # the realm is known: the token hints name it
+        assert 'realm "passgate"' in notes_text(result)
+    env = parse_env(result.to_env())
+    env.pop(CREDENTIAL, None)
+    loaded = load_settings(
+        _env_file=None,
+        **{k.removeprefix("PASSGATE_").lower(): v for k, v in env.items()},
+        ldap_bind_credential="supplied",
+        **AUTH,
+    )
+    assert loaded.ldap.search_scope == "one"

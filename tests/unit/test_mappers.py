@@ -57,3 +57,29 @@ def test_template_leading_hash_and_space_escaped() -> None:
 def test_template_usernames_are_searched() -> None:
     mapper = TemplateMapper("uid={userId},ou=people,dc=example,dc=org", SEARCH)
     assert mapper.query_for_username("bob") == SEARCH.query_for_username("bob")
+
+
+CUSTOM = "(!(pwdAccountLockedTime=*))"
+FILTERED = SearchMapper(
+    users_dn="ou=people,dc=example,dc=org",
+    object_classes=["inetOrgPerson"],
+    user_id_attribute="passgateUserId",
+    username_attribute="uid",
+    custom_filter=CUSTOM,
+)
+
+
+def test_the_custom_filter_is_anded_into_both_lookups() -> None:
+    assert FILTERED.query_for_user_id("64b7f0c2a1d3e4f5a6b7c8d1").filter == (
+        f"(&(objectClass=inetOrgPerson){CUSTOM}(passgateUserId=64b7f0c2a1d3e4f5a6b7c8d1))"
+    )
+    assert FILTERED.query_for_username("bob").filter == (
+        f"(&(objectClass=inetOrgPerson){CUSTOM}(uid=bob))"
+    )
+
+
+def test_the_template_mappers_base_search_carries_the_custom_filter() -> None:
+    mapper = TemplateMapper("uid={userId},ou=people,dc=example,dc=org", FILTERED)
+    query = mapper.query_for_user_id("bob")
+    assert (query.scope, query.filter) == ("base", f"(&(objectClass=inetOrgPerson){CUSTOM})")
+    assert mapper.query_for_username("bob").filter == FILTERED.query_for_username("bob").filter

@@ -36,6 +36,7 @@ from passgate.config import (
     load_settings,
 )
 from passgate.dev import demo, seed
+from passgate.dev.keycloak import PLACEHOLDER, fill_placeholders
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -44,6 +45,9 @@ PRODUCTION = "production"
 HEALTH_URL = "http://127.0.0.1:8080/healthz"
 
 # -- Dockerfile ---------------------------------------------------------------
+
+# Where compose mounts the one realm for --import-realm.
+REALM_IN = "/opt/keycloak/data/import/passgate-realm.json"
 
 
 @dataclass
@@ -353,10 +357,27 @@ def test_ports_are_published_on_loopback_only(services: dict[str, dict[str, Any]
 
 
 def test_passgate_variables_are_settings(services: dict[str, dict[str, Any]]) -> None:
+    """Each PASSGATE_* is a setting; Keycloak's may also be a placeholder its realm file uses."""
     known = set(Settings.variables())
-    used = {k for s in services.values() for k in environment(s) if k.startswith(ENV_PREFIX)}
+    placeholders = set(PLACEHOLDER.findall(host_file(services["keycloak"], REALM_IN).read_text()))
+    used = set()
+    for name, service in services.items():
+        mine = {k for k in environment(service) if k.startswith(ENV_PREFIX)}
+        allowed = known | placeholders if name == "keycloak" else known
+        assert mine <= allowed, f"{name}: not settings: {sorted(mine - allowed)}"
+        used |= mine
     assert used, "no PASSGATE_* variable at all"
-    assert used <= known, f"not settings: {sorted(used - known)}"
+
+
+def test_keycloak_and_passgate_see_the_same_directory(
+    services: dict[str, dict[str, Any]], passgate_env: dict[str, str]
+) -> None:
+    """The realm's placeholders named like passgate's settings have passgate's values."""
+    keycloak_env = environment(services["keycloak"])
+    shared = {k for k in keycloak_env if k in Settings.variables()}
+    assert shared >= {"PASSGATE_LDAP_BIND_DN", "PASSGATE_LDAP_BIND_CREDENTIAL"}
+    for key in shared:
+        assert keycloak_env[key] == passgate_env[key], key
 
 
 def test_passgate_environment_is_a_configuration_passgate_accepts(
@@ -548,7 +569,7 @@ def test_cn_config_script_sets_what_passgate_relies_on(
         assert re.search(rf"slapindex .*\b{attribute}\b", text), attribute
 
 
-# -- Keycloak: the demo realm ---------------------------------------------------------------
+# -- Keycloak: the one realm (deploy/keycloak/passgate-realm.json) ---------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -561,9 +582,12 @@ def realm(keycloak: dict[str, Any]) -> dict[str, Any]:
     (imported,) = [
         t for _, t in bind_mounts(keycloak) if t.startswith("/opt/keycloak/data/import/")
     ]
-    assert imported.endswith(".json")
+    assert imported == REALM_IN
     assert "--import-realm" in keycloak["command"]
-    data: dict[str, Any] = json.loads(host_file(keycloak, imported).read_text())
+    # --import-realm fills the realm's ${NAME} placeholders from Keycloak's environment:
+    # every one must be set there (fill_placeholders refuses an unknown one).
+    text = fill_placeholders(host_file(keycloak, imported).read_text(), environment(keycloak))
+    data: dict[str, Any] = json.loads(text)
     assert data["enabled"] is True
     return data
 
@@ -654,7 +678,7 @@ def test_portal_tokens_carry_what_passgate_checks(
     assert client["publicClient"] is True
     assert client["standardFlowEnabled"] is True
     assert client["directAccessGrantsEnabled"] is True
-    assert client["redirectUris"] == ["http://localhost:*"]
+    assert "http://localhost:*" in client["redirectUris"]  # KC_HOSTNAME's host
     assert client["webOrigins"] == ["+"]
     mappers = {m["protocolMapper"]: m["config"] for m in client["protocolMappers"]}
     claim = mappers["oidc-usermodel-attribute-mapper"]
@@ -670,6 +694,28 @@ def test_portal_tokens_carry_what_passgate_checks(
         "PASSGATE_AUTH_ADMIN_ROLE", AuthSettings.model_fields["admin_role"].default
     )
     assert role in [r["name"] for r in realm["roles"]["realm"]]
+
+
+def test_helpdesk_service_account_holds_the_admin_role(
+    realm: dict[str, Any], passgate_env: dict[str, str]
+) -> None:
+    (client,) = [c for c in realm["clients"] if c["clientId"] == "passgate-helpdesk"]
+    assert client["serviceAccountsEnabled"] is True
+    assert client["publicClient"] is False
+    assert client["secret"]  # from PASSGATE_HELPDESK_SECRET in Keycloak's environment
+    (account,) = [
+        u for u in realm["users"] if u.get("serviceAccountClientId") == "passgate-helpdesk"
+    ]
+    role = passgate_env.get(
+        "PASSGATE_AUTH_ADMIN_ROLE", AuthSettings.model_fields["admin_role"].default
+    )
+    assert role in account["realmRoles"]
+    audiences = [
+        m["config"]["included.client.audience"]
+        for m in client["protocolMappers"]
+        if m["protocolMapper"] == "oidc-audience-mapper"
+    ]
+    assert audiences == [passgate_env["PASSGATE_AUTH_AUDIENCE"]]
 
 
 def test_issuer_and_keys_are_the_realms(

@@ -151,3 +151,16 @@ def test_http_server_settings() -> None:
         settings(metrics_port=70000)
     with pytest.raises(ConfigurationError, match="PASSGATE_HTTP_LIMIT_CONCURRENCY"):
         settings(http_limit_concurrency=0)
+
+
+@pytest.mark.parametrize("value", ["uid=x", "(uid=x", "(a=b)(c=d)", "(&(a=b)"])
+def test_custom_user_filter_must_be_one_parenthesised_filter(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="PASSGATE_LDAP_CUSTOM_USER_FILTER"):
+        settings(ldap_custom_user_filter=value)
+
+
+def test_custom_user_filter_kept_as_given_and_blank_is_unset() -> None:
+    ad = "(!(userAccountControl:1.2.840.113556.1.4.803:=2))"
+    assert settings(ldap_custom_user_filter=f" {ad} ").ldap.custom_user_filter == ad
+    assert settings(ldap_custom_user_filter="  ").ldap.custom_user_filter is None
+    assert settings().ldap.custom_user_filter is None

@@ -1,28 +1,45 @@
-"""``passgate dev``: a throwaway OpenLDAP, demo users, the service, and curl lines to try."""
+"""``passgate dev``: a throwaway OpenLDAP, demo users, the service, and curl lines to try.
+
+With ``--keycloak`` a real Keycloak (:mod:`passgate.dev.keycloak`) imports
+the project's realm federated to the demo's slapd and issues the tokens;
+without it, passgate trusts a key of its own (:mod:`passgate.dev.tokens`),
+which starts in a second. Either way each token is printed once, as a shell
+variable, and the curl lines use the variable.
+"""
 
 from __future__ import annotations
 
+import secrets
 import shlex
 import shutil
 import signal
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from passgate.dev import seed
 from passgate.dev.slapd import Slapd, SlapdUnavailable
 from passgate.dev.tokens import DevIssuer
 
-ALICE = seed.User("alice", "64b7f0c2a1d3e4f5a6b7c8d1", "Looking-Gl4ss!", cn="Alice Doe")
-BOB = seed.User("bob", "64b7f0c2a1d3e4f5a6b7c8d2", "Bob-Passw0rd!", cn="Bob Roe")
-CAROL = seed.User(
+
+def _person(uid: str, user_id: str, password: str, **kwargs: Any) -> seed.User:
+    # Keycloak's default user profile wants names and an e-mail before it signs anyone in.
+    names = [("givenName", uid.capitalize()), ("mail", f"{uid}@example.org")]
+    return seed.User(uid, user_id, password, extra=names + kwargs.pop("extra", []), **kwargs)
+
+
+ALICE = _person("alice", "64b7f0c2a1d3e4f5a6b7c8d1", "Looking-Gl4ss!", cn="Alice Doe")
+BOB = _person("bob", "64b7f0c2a1d3e4f5a6b7c8d2", "Bob-Passw0rd!", cn="Bob Roe")
+CAROL = _person(
     "carol",
     "64b7f0c2a1d3e4f5a6b7c8d3",
     "Carol-Passw0rd!",
     extra=[("pwdAccountLockedTime", "000001010000Z")],
 )
-DAVE = seed.User("dave", "64b7f0c2a1d3e4f5a6b7c8d4", "Dave-Passw0rd!", extra=[("pwdReset", "TRUE")])
-ERIN = seed.User(
+DAVE = _person("dave", "64b7f0c2a1d3e4f5a6b7c8d4", "Dave-Passw0rd!", extra=[("pwdReset", "TRUE")])
+ERIN = _person(
     "erin",
     "64b7f0c2a1d3e4f5a6b7c8d5",
     "Erin-Passw0rd!",
@@ -31,125 +48,207 @@ ERIN = seed.User(
 )
 DEMO_USERS = (ALICE, BOB, CAROL, DAVE, ERIN)
 UNKNOWN_ID = "0123456789abcdef01234567"
+KEYCLOAK_REALM = "passgate"
 
 
 def demo_ldif() -> str:
     return "\n".join([seed.base_ldif(), *(u.ldif() for u in DEMO_USERS)])
 
 
-def _curl(base: str, user_id: str, token: str | None, old: str, new: str) -> str:
-    parts = ["curl", "-s", "-X", "POST", f"{base}/v1/users/{user_id}/change-password"]
-    if token:
-        parts += ["-H", f"Authorization: Bearer {token}"]
-    parts += ["-H", "Content-Type: application/json"]
-    parts += ["-d", f'{{"oldPassword": "{old}", "newPassword": "{new}"}}']
-    return shlex.join(parts)
+@dataclass(frozen=True)
+class Example:
+    title: str  # starts with the expected HTTP status and passgate's code
+    user_id: str
+    token: str | None  # the shell variable holding the token
+    old: str
+    new: str
+    needs_dev_issuer: bool = False  # a token Keycloak would not issue (locked, expired...)
+
+    def curl(self, base: str) -> str:
+        words = ["curl", "-s", "-X", "POST", f"{base}/v1/users/{self.user_id}/change-password"]
+        auth = f' -H "Authorization: Bearer ${self.token}"' if self.token else ""
+        body = shlex.quote(f'{{"oldPassword": "{self.old}", "newPassword": "{self.new}"}}')
+        return f"{shlex.join(words)}{auth} -H 'Content-Type: application/json' -d {body}"
 
 
-def print_guide(base: str, slapd: Slapd, issuer: DevIssuer) -> None:
-    alice = issuer.token(ALICE.user_id, username="alice")
-    bob = issuer.token(BOB.user_id, username="bob")
-    helpdesk = issuer.token("helpdesk", username="helpdesk", roles=["password-admin"])
-    expired_token = issuer.token(ALICE.user_id, username="alice", lifetime=-3600)
-    tok = {u.uid: issuer.token(u.user_id, username=u.uid) for u in DEMO_USERS}
-    a = ALICE.user_id
-    examples = [
-        ("400 5023 wrong old password", _curl(base, a, alice, "not-her-password", "Whatever-123!")),
-        (
+def examples() -> list[Example]:
+    a, pw = ALICE.user_id, ALICE.password
+    return [
+        Example(
+            "400 5023 wrong old password", a, "ALICE_TOKEN", "not-her-password", "Whatever-123!"
+        ),
+        Example(
             "400 5024 passwordTooShort (the demo policy wants 10 characters)",
-            _curl(base, a, alice, ALICE.password, "Sh0rt-pw"),
+            *(a, "ALICE_TOKEN", pw, "Sh0rt-pw"),
         ),
-        (
+        Example(
             "400 5024 insufficientPasswordQuality (slapd refuses pre-hashed values)",
-            _curl(base, a, alice, ALICE.password, "{SSHA}abcdefghij"),
+            *(a, "ALICE_TOKEN", pw, "{SSHA}abcdefghij"),
         ),
-        (
+        Example(
             "400 5024 containsUsername (a local rule: her name in the new password)",
-            _curl(base, a, alice, ALICE.password, "I-am-Alice-2024!"),
+            *(a, "ALICE_TOKEN", pw, "I-am-Alice-2024!"),
         ),
-        (
+        Example(
             "200 success: alice changes her own password",
-            _curl(base, a, alice, ALICE.password, "Wonder-L4nd-Passw0rd!"),
+            *(a, "ALICE_TOKEN", pw, "Wonder-L4nd-Passw0rd!"),
         ),
-        (
+        Example(
             "400 5024 passwordInHistory (after the success above, set it back)",
-            _curl(base, a, alice, "Wonder-L4nd-Passw0rd!", ALICE.password),
+            *(a, "ALICE_TOKEN", "Wonder-L4nd-Passw0rd!", pw),
         ),
-        (
+        Example(
             "400 5026 account locked (carol)",
-            _curl(base, CAROL.user_id, tok["carol"], CAROL.password, "Carol-N3w-Passw0rd!"),
+            *(CAROL.user_id, "CAROL_TOKEN", CAROL.password, "Carol-N3w-Passw0rd!", True),
         ),
-        (
+        Example(
             "400 5025 password expired (erin; OpenLDAP allows no bind, so no change as the user)",
-            _curl(base, ERIN.user_id, tok["erin"], ERIN.password, "Erin-N3w-Passw0rd!"),
+            *(ERIN.user_id, "ERIN_TOKEN", ERIN.password, "Erin-N3w-Passw0rd!", True),
         ),
-        (
+        Example(
             "200 must change at next bind (dave, pwdReset) may change it",
-            _curl(base, DAVE.user_id, tok["dave"], DAVE.password, "Fresh-St4rt-Passw0rd!"),
+            *(DAVE.user_id, "DAVE_TOKEN", DAVE.password, "Fresh-St4rt-Passw0rd!", True),
         ),
-        (
+        Example(
             "200 helpdesk (admin role) changes bob's password, old password still required",
-            _curl(base, BOB.user_id, helpdesk, BOB.password, "Helpdesk-S3t-Passw0rd!"),
+            *(BOB.user_id, "HELPDESK_TOKEN", BOB.password, "Helpdesk-S3t-Passw0rd!"),
         ),
-        (
+        Example(
             "403 4003 bob may not change alice's password",
-            _curl(base, a, bob, ALICE.password, "Whatever-123!"),
+            *(a, "BOB_TOKEN", pw, "Whatever-123!"),
         ),
-        (
+        Example(
             "404 3001 no such user (admin token)",
-            _curl(base, UNKNOWN_ID, helpdesk, "Whatever-123!", "Whatever-456!"),
+            *(UNKNOWN_ID, "HELPDESK_TOKEN", "Whatever-123!", "Whatever-456!"),
         ),
-        ("400 1001 validation failed", _curl(base, "not-an-id", alice, "short", "")),
-        ("401 4002 no token", _curl(base, a, None, ALICE.password, "Whatever-123!")),
-        ("401 4001 expired token", _curl(base, a, expired_token, ALICE.password, "Whatever-123!")),
+        Example("400 1001 validation failed", "not-an-id", "ALICE_TOKEN", "short", ""),
+        Example("401 4002 no token", a, None, pw, "Whatever-123!"),
+        Example("401 4001 expired token", *(a, "EXPIRED_TOKEN", pw, "Whatever-123!", True)),
     ]
+
+
+def dev_issuer_tokens(issuer: DevIssuer) -> list[str]:
+    """``export NAME=token`` lines: tokens passgate's own demo key signs."""
+    tokens = {f"{u.uid.upper()}_TOKEN": issuer.token(u.user_id, username=u.uid) for u in DEMO_USERS}
+    tokens["HELPDESK_TOKEN"] = issuer.token(
+        "helpdesk", username="helpdesk", roles=["password-admin"]
+    )
+    tokens["EXPIRED_TOKEN"] = issuer.token(ALICE.user_id, username="alice", lifetime=-3600)
+    return [f"export {name}={token}" for name, token in tokens.items()]
+
+
+def keycloak_tokens(token_url: str, helpdesk_secret: str) -> list[str]:
+    """``export NAME=$(curl ...)`` lines that ask Keycloak for each token."""
+    pick = r"""sed -E 's/.*"access_token":"([^"]+)".*/\1/'"""
+    lines = []
+    for user in (ALICE, BOB):
+        form = ["-d", "grant_type=password", "-d", "client_id=password-portal"]
+        form += ["-d", f"username={user.uid}", "-d", f"password={user.password}"]
+        curl = shlex.join(["curl", "-s", token_url, *form])
+        lines.append(f"export {user.uid.upper()}_TOKEN=$({curl} | {pick})")
+    form = ["-d", "grant_type=client_credentials", "-d", "client_id=passgate-helpdesk"]
+    form += ["-d", f"client_secret={helpdesk_secret}"]
+    lines.append(
+        f"export HELPDESK_TOKEN=$({shlex.join(['curl', '-s', token_url, *form])} | {pick})"
+    )
+    return lines
+
+
+def print_guide(base: str, slapd: Slapd, intro: list[str], tokens: list[str], kc: bool) -> None:
     print()
     print("passgate dev: OpenLDAP", slapd.url, f"(rootdn {slapd.root_dn} / {slapd.root_password})")
+    for line in intro:
+        print(line)
     print("Demo users (uid, userId, password):")
     for u in DEMO_USERS:
         print(f"  {u.uid:6} {u.user_id} {u.password}")
-    print(f"\nTokens (RS256, issuer {issuer.issuer}, valid 1 h):")
-    print(f"  alice:    {alice}")
-    print(f"  helpdesk: {helpdesk}")
+    print("\nTokens, once, as shell variables (paste these first):")
+    for line in tokens:
+        print(line)
     print("\nTry:")
-    for title, line in examples:
-        print(f"\n# {title}\n{line}")
-    print("\nCtrl-C stops the service and the directory and removes every file.\n", flush=True)
+    for example in examples():
+        if not (kc and example.needs_dev_issuer):
+            print(f"\n# {example.title}\n{example.curl(base)}")
+    print("\nCtrl-C stops everything and removes every file.\n", flush=True)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def run_demo(host: str = "127.0.0.1", port: int = 8080) -> int:
+def run_demo(host: str = "127.0.0.1", port: int = 8080, keycloak: bool = False) -> int:
     import uvicorn
 
     from passgate.app import create_app
     from passgate.cli import server_options
     from passgate.config import load_settings
+    from passgate.dev.keycloak import Keycloak, KeycloakUnavailable, realm_file
     from passgate.logging_setup import configure_logging
 
     configure_logging()
     workdir = Path(tempfile.mkdtemp(prefix="passgate-dev-"))
-    issuer = DevIssuer(issuer=f"http://{host}:{port}/realms/dev")
     slapd = Slapd(seed_ldif=demo_ldif())
+    server: Keycloak | None = None
+    # uvicorn re-raises SIGTERM after its graceful shutdown; make that an
+    # exit that runs the clean-up below instead of killing the process.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         try:
             slapd.start()
         except SlapdUnavailable as exc:
             print(f"passgate dev: {exc}", file=sys.stderr)
             return 2
-        key_file = issuer.write_public_key(workdir / "issuer.pem")
-        settings = load_settings(
-            _env_file=None, **seed.passgate_settings(slapd.url, issuer.issuer, key_file)
-        )
+        if keycloak:
+            print("passgate dev: starting Keycloak (half a minute or so)...", flush=True)
+            try:
+                server = Keycloak().start()
+            except KeycloakUnavailable as exc:
+                print(f"passgate dev: {exc} (bash scripts/setup.sh --keycloak)", file=sys.stderr)
+                return 2
+            secret = secrets.token_urlsafe(18)
+            server.import_realm(
+                realm_file(),
+                {
+                    "PASSGATE_LDAP_CONNECTION_URL": slapd.url,
+                    "PASSGATE_LDAP_BIND_DN": seed.SERVICE_DN,
+                    "PASSGATE_LDAP_BIND_CREDENTIAL": seed.SERVICE_PASSWORD,
+                    "PASSGATE_LDAP_USERS_DN": seed.PEOPLE_DN,
+                    "PASSGATE_HELPDESK_SECRET": secret,
+                },
+            )
+            issuer = server.realm_url(KEYCLOAK_REALM)
+            settings = load_settings(
+                _env_file=None,
+                **{
+                    **seed.passgate_settings(slapd.url, issuer, Path("unused")),
+                    "auth_public_key_file": None,
+                    "auth_jwks_url": server.certs_url(KEYCLOAK_REALM),
+                    "auth_audience": "passgate",
+                    "auth_user_id_claim": "passgate_user_id",
+                },
+            )
+            intro = [
+                f"Keycloak {server.url} (admin console {server.url}/admin/, "
+                f"login {server.admin_username} / {server.admin_password}), realm {KEYCLOAK_REALM}"
+            ]
+            tokens = keycloak_tokens(server.token_url(KEYCLOAK_REALM), secret)
+        else:
+            dev_issuer = DevIssuer(issuer=f"http://{host}:{port}/realms/dev")
+            key_file = dev_issuer.write_public_key(workdir / "issuer.pem")
+            settings = load_settings(
+                _env_file=None, **seed.passgate_settings(slapd.url, dev_issuer.issuer, key_file)
+            )
+            intro = [f"Tokens: RS256 from a demo key, issuer {dev_issuer.issuer}, valid 1 h"]
+            tokens = dev_issuer_tokens(dev_issuer)
         app = create_app(settings)
         # uvicorn re-raises SIGTERM after its graceful shutdown; make that an
         # exit that runs the clean-up below instead of killing the process.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        print_guide(f"http://{host}:{port}", slapd, issuer)
+        print_guide(f"http://{host}:{port}", slapd, intro, tokens, keycloak)
         uvicorn.run(app, host=host, port=port, **server_options(settings.http))
     finally:
+        if server is not None:
+            server.stop()
         slapd.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -43,19 +43,30 @@ def _object_class_filter(object_classes: list[str]) -> str:
     return "".join(f"(objectClass={escape_filter_chars(c)})" for c in object_classes)
 
 
+def _entry_filter(object_classes: list[str], custom: str | None) -> str:
+    """Who counts as a user: the object classes and the operator's own filter (not escaped:
+    it is a whole filter, validated by the settings)."""
+    return _object_class_filter(object_classes) + (custom or "")
+
+
 @dataclass(frozen=True)
 class SearchMapper:
-    """Search ``users_dn`` for ``(&(objectClass=...)(<attribute>=<value>))``."""
+    """Search ``users_dn`` for ``(&(objectClass=...)<custom filter>(<attribute>=<value>))``."""
 
     users_dn: str
     object_classes: list[str]
     user_id_attribute: str
     username_attribute: str
     scope: Scope = "sub"
+    custom_filter: str | None = None  # PASSGATE_LDAP_CUSTOM_USER_FILTER
+
+    @property
+    def entry_filter(self) -> str:
+        """The conditions every user entry meets, without the ``(&...)`` around them."""
+        return _entry_filter(self.object_classes, self.custom_filter)
 
     def _query(self, attribute: str, value: str) -> UserQuery:
-        classes = _object_class_filter(self.object_classes)
-        flt = f"(&{classes}({attribute}={escape_filter_chars(value)}))"
+        flt = f"(&{self.entry_filter}({attribute}={escape_filter_chars(value)}))"
         return UserQuery(self.users_dn, self.scope, flt)
 
     def query_for_user_id(self, user_id: str) -> UserQuery:
@@ -70,7 +81,8 @@ class TemplateMapper:
     """The DN is the template with ``{userId}`` replaced, e.g. ``uid={userId},ou=people,...``.
 
     The entry is still read (a base-scope search) so that a missing entry is
-    a 404 and not a failed bind. Usernames are searched as with
+    a 404 and not a failed bind; the base search carries the object classes
+    and the custom filter, so an entry outside them is a 404 too. Usernames are searched as with
     :class:`SearchMapper`, since a template names only the userId.
     """
 
@@ -83,7 +95,7 @@ class TemplateMapper:
 
     def query_for_user_id(self, user_id: str) -> UserQuery:
         dn = self.template.replace("{userId}", escape_rdn(user_id))
-        return UserQuery(dn, "base", f"(&{_object_class_filter(self.by_username.object_classes)})")
+        return UserQuery(dn, "base", f"(&{self.by_username.entry_filter})")
 
     def query_for_username(self, username: str) -> UserQuery:
         return self.by_username.query_for_username(username)
@@ -100,6 +112,7 @@ def search_mapper(settings: LdapSettings) -> UserMapper:
         user_id_attribute=settings.user_id_attribute,
         username_attribute=settings.username_attribute,
         scope=settings.search_scope,
+        custom_filter=settings.custom_user_filter,
     )
 
 

@@ -4,21 +4,30 @@ Says which ``PASSGATE_*`` settings an LDAP user federation provider amounts
 to, which Keycloak keys passgate has no use for, and what to check by hand,
 in three steps: :mod:`.read` finds the provider in Keycloak's data,
 :mod:`.mapping` turns its config into settings, :mod:`.render` writes them
-out. Pure: no network, no files; the caller reads the JSON and writes the
-result.
+out. Pure but for :mod:`.live`, which fetches the components from a running
+Keycloak's admin API; the caller reads the JSON and writes the result.
 """
 
 from __future__ import annotations
 
 from passgate.tools.keycloak.mapping import settings_for
-from passgate.tools.keycloak.read import KeycloakImportError, LdapFederation, read_realm_export
+from passgate.tools.keycloak.read import (
+    KeycloakImportError,
+    LdapFederation,
+    read_components,
+    read_keycloak_json,
+    read_realm_export,
+)
 from passgate.tools.keycloak.render import ImportedSettings
 
 __all__ = [
     "ImportedSettings",
     "KeycloakImportError",
     "LdapFederation",
+    "from_keycloak_json",
     "from_realm_export",
+    "read_components",
+    "read_keycloak_json",
     "read_realm_export",
     "settings_for",
 ]
@@ -35,3 +44,10 @@ def from_realm_export(
     Raises ``KeycloakImportError`` saying what is wrong.
     """
     return settings_for(read_realm_export(data, provider), include_secrets=include_secrets)
+
+
+def from_keycloak_json(
+    data: object, provider: str | None = None, include_secrets: bool = False
+) -> ImportedSettings:
+    """Import a realm export or bare components (admin API, ``kcadm.sh get components``)."""
+    return settings_for(read_keycloak_json(data, provider), include_secrets=include_secrets)

@@ -19,6 +19,7 @@ from passgate.tools.keycloak.names import (
     BIND_DN,
     CONNECT_TIMEOUT,
     CONNECTION_URL,
+    CUSTOM_USER_FILTER,
     OPERATION_TIMEOUT,
     ORDER,
     SEARCH_SCOPE,
@@ -308,12 +309,17 @@ class _Builder:
         )
 
     def search(self) -> None:
-        values = self.take("customUserSearchFilter")
-        if values:
-            self.not_used["customUserSearchFilter"] = (
-                f"set to {values[0].strip()}, but passgate has no custom search filter yet: "
-                "users outside it can change passwords through passgate; check it"
-            )
+        custom = self.text("customUserSearchFilter", CUSTOM_USER_FILTER)
+        if custom is not None:
+            # Keycloak requires the same shape (LDAPConstants: "(" ... ")").
+            if custom.startswith("(") and custom.endswith(")"):
+                self.settings[CUSTOM_USER_FILTER] = custom
+            else:
+                self.notes.append(
+                    f"{CUSTOM_USER_FILTER}: Keycloak's customUserSearchFilter {custom} is not "
+                    "a filter in parentheses; passgate would refuse it: set it yourself, or "
+                    "users Keycloak leaves out could change passwords through passgate"
+                )
         value = self.text("searchScope", SEARCH_SCOPE)
         if value is None:
             return

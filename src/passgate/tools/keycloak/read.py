@@ -1,11 +1,18 @@
 """Reading Keycloak's data: which LDAP user federation provider, and its config.
 
 One function per input shape, each returning an :class:`LdapFederation`
-(the provider's name, its config as lists of strings, the realm around it);
-today the realm export (``kc.sh export`` or the admin console's *Partial
-export*: a realm object whose
-``components["org.keycloak.storage.UserStorageProvider"]`` lists providers,
-each ``config`` value a list of strings). Pure: no network, no files.
+(the provider's name, its config as lists of strings, the realm around it):
+
+- :func:`read_realm_export`: ``kc.sh export`` or the admin console's
+  *Partial export*, a realm object whose
+  ``components["org.keycloak.storage.UserStorageProvider"]`` lists providers,
+  each ``config`` value a list of strings;
+- :func:`read_components`: the bare components the admin REST API
+  (``GET /admin/realms/R/components?type=org.keycloak.storage.UserStorageProvider``)
+  and ``kcadm.sh get components`` return, one object or a list;
+- :func:`read_keycloak_json`: whichever of the two the data is.
+
+Pure: no network, no files (:mod:`.live` fetches components from a server).
 """
 
 from __future__ import annotations
@@ -15,7 +22,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-__all__ = ["KeycloakImportError", "LdapFederation", "read_realm_export"]
+__all__ = [
+    "KeycloakImportError",
+    "LdapFederation",
+    "read_components",
+    "read_keycloak_json",
+    "read_realm_export",
+]
 
 USER_STORAGE = "org.keycloak.storage.UserStorageProvider"
 LDAP_PROVIDER_ID = "ldap"
@@ -56,12 +69,54 @@ def read_realm_export(data: object, provider: str | None = None) -> LdapFederati
     return LdapFederation(name, _config(component, name), realm_name, _frontend_url(realm))
 
 
-def _realm(data: object) -> Mapping[str, object]:
+def read_components(
+    data: object,
+    provider: str | None = None,
+    realm: str | None = None,
+    frontend_url: str | None = None,
+) -> LdapFederation:
+    """The LDAP provider among bare components (one object or a list; parsed JSON or text).
+
+    The admin API knows nothing of the realm around them: ``realm`` and
+    ``frontend_url`` say it when the caller knows (for the token hints).
+    """
+    data = _parsed(data, "Keycloak components")
+    items: list[object] = list(data) if isinstance(data, list) else [data]
+    components = [_str_keys(c) for c in items if isinstance(c, dict) and "providerId" in c]
+    if not items or len(components) != len(items):
+        raise KeycloakImportError(
+            'not Keycloak components: expected an object with a "providerId" (or a list of '
+            "them), as GET /admin/realms/R/components or kcadm.sh get components return"
+        )
+    # A list of every kind of component (no ?type=): keep the user federation ones.
+    providers: list[Mapping[str, object]] = [
+        c for c in components if c.get("providerType", USER_STORAGE) == USER_STORAGE
+    ]
+    where = f'realm "{realm}"' if realm else "the components"
+    name, component = _choose(providers, provider, where)
+    return LdapFederation(name, _config(component, name), realm, frontend_url)
+
+
+def read_keycloak_json(data: object, provider: str | None = None) -> LdapFederation:
+    """A realm export or bare components, told apart by their shape."""
+    data = _parsed(data, "Keycloak JSON")
+    first = data[0] if isinstance(data, list) and data else data
+    if isinstance(first, dict) and "providerId" in first and "realm" not in first:
+        return read_components(data, provider)
+    return read_realm_export(data, provider)
+
+
+def _parsed(data: object, what: str) -> object:
     if isinstance(data, str | bytes | bytearray):
         try:
-            data = json.loads(data)
+            return json.loads(data)
         except ValueError as exc:
-            raise KeycloakImportError(f"not a Keycloak realm export: not JSON ({exc})") from None
+            raise KeycloakImportError(f"not {what}: not JSON ({exc})") from None
+    return data
+
+
+def _realm(data: object) -> Mapping[str, object]:
+    data = _parsed(data, "a Keycloak realm export")
     if isinstance(data, list):
         realms = [r for r in data if isinstance(r, dict) and isinstance(r.get("realm"), str)]
         if realms and len(realms) == len(data):
