@@ -205,11 +205,3 @@ def test_only_access_tokens_are_accepted(typ: object) -> None:
     token = ISSUER.token("64b7f0c2a1d3e4f5a6b7c8d1", username="alice", typ=typ)
     with pytest.raises(InvalidCredentials, match="not an access token"):
         verifier().verify(token)
-
-
-def test_a_token_without_typ_is_not_refused_for_it() -> None:
-    import jwt
-
-    claims = {"iss": ISSUER.issuer, "sub": "64b7f0c2a1d3e4f5a6b7c8d1", "exp": 2**31}
-    token = jwt.encode(claims, ISSUER.private_key, algorithm="RS256", headers={"kid": "dev"})
-    assert verifier().verify(token).user_id == "64b7f0c2a1d3e4f5a6b7c8d1"
