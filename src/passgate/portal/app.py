@@ -14,11 +14,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passgate.api.components import Components
 from passgate.config import PortalSettings
-from passgate.portal.pages import Portal
+from passgate.portal.pages import SESSION_SECONDS, Portal
 from passgate.portal.session import COOKIE, derived_key
 
 STATIC = Path(__file__).parent / "static"
-SESSION_SECONDS = 8 * 3600  # the cookie's life; the tokens in it expire on their own
 
 
 def content_security_policy(settings: PortalSettings) -> str:
@@ -43,7 +42,11 @@ def content_security_policy(settings: PortalSettings) -> str:
 
 
 class SecurityHeaders:
-    """Every answer of the page: its CSP, no framing, no sniffing, no referrer."""
+    """Every answer of the page: its CSP, no framing, no sniffing, referrers only to itself.
+
+    Not ``no-referrer``: with it, Chromium sends ``Origin: null`` on the page's
+    own form posts, which the origin check must refuse.
+    """
 
     def __init__(self, app: ASGIApp, csp: str) -> None:
         self.app = app
@@ -51,7 +54,7 @@ class SecurityHeaders:
             (b"content-security-policy", csp.encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", b"no-referrer"),
+            (b"referrer-policy", b"same-origin"),
             (b"cross-origin-opener-policy", b"same-origin"),
         ]
 

@@ -42,7 +42,7 @@ from passgate.portal.messages import Messages, messages_for
 from passgate.portal.session import (
     CSRF,
     NAME,
-    TOKENS,
+    TOKEN_COOKIE,
     TokenBox,
     Tokens,
     csrf_matches,
@@ -52,6 +52,7 @@ from passgate.portal.signin import OAuthError, oidc_client
 
 log = logging.getLogger("passgate.portal")
 ENDPOINT = "portal_change_password"  # the metric's and the audit line's endpoint label
+SESSION_SECONDS = 8 * 3600  # the cookies' life; the tokens in them expire on their own
 
 
 def change_limited(
@@ -153,14 +154,14 @@ class Portal:
 
     async def caller(self, request: Request) -> Caller | None:
         """The person of the session's access token, checked as the API checks a bearer token."""
-        tokens = self.box.open(request.session.get(TOKENS))
-        if tokens is None:
-            return None
+        tokens = self.box.open(request.cookies.get(TOKEN_COOKIE))
+        return None if tokens is None else await self.caller_of(tokens)
+
+    async def caller_of(self, tokens: Tokens) -> Caller | None:
         try:
             caller = await authenticate(self.parts, Credentials(bearer_token=tokens.access_token))
         except (InvalidCredentials, NoCredentials) as exc:  # expired, or keys withdrawn
             log.info("portal: the session's access token is refused (%s)", exc.log_message)
-            request.session.pop(TOKENS, None)
             return None
         if caller.kind is not CallerKind.USER:
             raise Forbidden(f"{caller.kind} {caller.name} on the portal")
@@ -176,9 +177,13 @@ class Portal:
 
     async def checked_form(self, request: Request) -> FormData | None:
         form = await request.form()
-        if self.same_origin(request) and csrf_matches(request.session, form.get("csrf")):
+        if not self.same_origin(request):
+            why = "sent from another origin"
+        elif not csrf_matches(request.session, form.get("csrf")):
+            why = "without this session's anti-forgery token"
+        else:
             return form
-        log.warning("portal: %s %s refused: not from this page", request.method, request.url.path)
+        log.warning("portal: %s %s refused: %s", request.method, request.url.path, why)
         return None
 
     # -- routes ---------------------------------------------------------------
@@ -213,18 +218,35 @@ class Portal:
             log.warning("portal: sign-in failed: %s", exc.error)
             return self.problem(request, 400, "error.sign_in_failed")
         request.session.pop(CSRF, None)  # a new sign-in, a new anti-forgery token
-        request.session[TOKENS] = self.box.seal(
-            Tokens(str(token["access_token"]), token.get("id_token"))
-        )
+        tokens = Tokens(str(token["access_token"]), token.get("id_token"))
         try:
-            caller = await self.caller(request)
+            caller = await self.caller_of(tokens)
         except Forbidden:
             caller = None
         if caller is None:
-            request.session.pop(TOKENS, None)
             return self.problem(request, 403, "error.forbidden")
         request.session[NAME] = caller.username or caller.name
-        return self.redirect("/")
+        response = self.redirect("/")
+        response.set_cookie(
+            TOKEN_COOKIE,
+            self.box.seal(tokens),
+            max_age=SESSION_SECONDS,
+            path=self.base or "/",
+            secure=self.settings.secure_cookie,
+            httponly=True,
+            samesite="lax",
+        )
+        return response
+
+    def forget_tokens(self, response: Response) -> Response:
+        response.delete_cookie(
+            TOKEN_COOKIE,
+            path=self.base or "/",
+            secure=self.settings.secure_cookie,
+            httponly=True,
+            samesite="lax",
+        )
+        return response
 
     async def change(self, request: Request) -> Response:
         t = messages_for(request.headers.get("accept-language"))
@@ -268,24 +290,24 @@ class Portal:
         form = await self.checked_form(request)
         if form is None:
             return self.problem(request, 403, "error.csrf")
-        tokens = self.box.open(request.session.get(TOKENS))
+        tokens = self.box.open(request.cookies.get(TOKEN_COOKIE))
         request.session.clear()
         if tokens is None or not tokens.id_token:
-            return self.redirect("/signed-out")
+            return self.forget_tokens(self.redirect("/signed-out"))
         response: Response = await self.oidc.logout_redirect(
             request,
             post_logout_redirect_uri=self.base_url + "/signed-out",
             id_token_hint=tokens.id_token,
         )
         response.status_code = 303
-        return response
+        return self.forget_tokens(response)
 
     async def signed_out(self, request: Request) -> Response:
         if request.query_params.get("state"):
             with contextlib.suppress(OAuthError):  # stale or foreign: the page says the same
                 await self.oidc.validate_logout_response(request)
         request.session.clear()
-        return self.render(request, "signed_out.html")
+        return self.forget_tokens(self.render(request, "signed_out.html"))
 
     async def theme(self, request: Request) -> Response:
         s = self.settings

@@ -1,10 +1,12 @@
 """What the page keeps about a signed-in person, in the HttpOnly session cookie.
 
-Starlette's session cookie is signed (itsdangerous), not encrypted; the
-tokens in it are encrypted on top (Fernet, a key derived from the cookie
-secret), so a copied cookie shows nobody the tokens and page scripts never
-see the cookie at all (HttpOnly). Nothing is kept on the server, so several
-workers or instances serve the same person.
+Starlette's session cookie is signed (itsdangerous), not encrypted: it holds
+the sign-in's in-flight state, the anti-forgery token and the person's name.
+The tokens have a cookie of their own, encrypted (Fernet, a key derived from
+the cookie secret) and compressed: inside the session cookie they would be
+base64-encoded twice and outgrow the 4 KiB browsers keep. Both cookies are
+HttpOnly, so page scripts never see them; nothing is kept on the server, so
+several workers or instances serve the same person.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import zlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +23,9 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-COOKIE = "passgate_portal"
-TOKENS, CSRF, NAME = "tokens", "csrf", "name"
+COOKIE = "passgate_portal"  # the session (signed)
+TOKEN_COOKIE = "passgate_portal_tokens"  # the tokens (encrypted)
+CSRF, NAME = "csrf", "name"
 
 
 def derived_key(secret: str, purpose: str) -> bytes:
@@ -50,14 +54,16 @@ class TokenBox:
 
     def seal(self, tokens: Tokens) -> str:
         plain = json.dumps({"a": tokens.access_token, "i": tokens.id_token}).encode()
-        return self._fernet.encrypt(plain).decode()
+        return self._fernet.encrypt(zlib.compress(plain, 9)).decode()
 
     def open(self, sealed: object) -> Tokens | None:
         if not isinstance(sealed, str):
             return None
         try:
-            data: dict[str, Any] = json.loads(self._fernet.decrypt(sealed.encode()))
-        except (InvalidToken, ValueError):
+            data: dict[str, Any] = json.loads(
+                zlib.decompress(self._fernet.decrypt(sealed.encode()))
+            )
+        except (InvalidToken, ValueError, zlib.error):
             return None
         return Tokens(str(data["a"]), data.get("i"))
 
