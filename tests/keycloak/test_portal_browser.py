@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from passgate.dev.slapd import Slapd
+from passgate.portal.session import TOKEN_COOKIE
 from tests.conftest import Directory, started
 from tests.keycloak.conftest import KeycloakRealm
 from tests.keycloak.portal_site import (
@@ -397,3 +398,21 @@ def test_the_page_speaks_german_and_fits_a_phone(
     assert width <= 390  # no sideways scrolling on a phone
     assert_accessible(page, "German, phone")
     screenshot(page, "phone-german-refused")
+
+
+def test_an_expired_sign_in_is_renewed_and_said(
+    site: PortalSite, new_page: Callable[..., Page], add_person: PersonFactory
+) -> None:
+    """The access token outlived (here: removed) while typing: back from Keycloak, told why."""
+    person = add_person()
+    page = new_page()
+    sign_in(page, site, person)
+    page.context.clear_cookies(name=TOKEN_COOKIE)
+
+    submit(page, person.password, NEW_PASSWORD)
+
+    page.wait_for_url(site.page)  # through Keycloak and back, without asking again
+    assert (
+        "Your sign-in had expired, so nothing was changed." in page.locator("#status").inner_text()
+    )
+    assert_nothing_refilled(page)

@@ -52,6 +52,8 @@ from passgate.portal.signin import OAuthError, oidc_client
 
 log = logging.getLogger("passgate.portal")
 ENDPOINT = "portal_change_password"  # the metric's and the audit line's endpoint label
+NOTICE = "notice"  # a message for the next page (after a sign-in that was needed again)
+NOTICES = ("error.session",)
 SESSION_SECONDS = 8 * 3600  # the cookies' life; the tokens in them expire on their own
 
 
@@ -198,6 +200,9 @@ class Portal:
         except PassgateError as error:
             log_refusal(request, error)
             return self.form(request, t, None, views.refusal(error, None, t, self.helpdesk))
+        notice = request.session.pop(NOTICE, None)
+        if notice in NOTICES:
+            return self.form(request, t, policy, views.Refusal(general=[t(notice)], status=200))
         return self.form(request, t, policy)
 
     @property
@@ -255,7 +260,10 @@ class Portal:
             return self.problem(request, 403, "error.csrf")
         caller = await self.caller(request)
         if caller is None:
-            return self.problem(request, 401, "error.session")
+            # The access token expired while the person typed (Keycloak's last 5 minutes by
+            # default): sign in again, silently while the issuer's session lasts, and say so.
+            request.session[NOTICE] = "error.session"
+            return self.redirect("/login")
         try:
             async with observed(request, self.parts, ENDPOINT, audit=True) as attempt:
                 attempt.caller = caller
