@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from passgate.dev import seed
 from passgate.dev.slapd import Slapd
 from passgate.portal.session import TOKEN_COOKIE
 from tests.conftest import Directory, started
@@ -341,6 +342,29 @@ def test_a_locked_account_is_told_whom_to_ask(
     assert_accessible(page, "locked")
 
 
+def test_an_expired_password_is_told_whom_to_ask(
+    site: PortalSite,
+    new_page: Callable[..., Page],
+    add_person: PersonFactory,
+    directory: Directory,
+) -> None:
+    person = add_person()
+    page = new_page()
+    sign_in(page, site, person)
+    # Now under a policy whose passwords last a day, changed long ago: OpenLDAP refuses the
+    # bind, so passgate cannot change it as the person (5025).
+    directory.replace(person.dn, "pwdPolicySubentry", seed.EXPIRING_POLICY_DN)
+    directory.replace(person.dn, "pwdChangedTime", "20000101000000Z", relax=True)
+
+    answer = submit(page, person.password, NEW_PASSWORD)
+
+    assert answer.status == 400
+    assert page.locator("#current-error").inner_text() == (
+        f"Your current password has expired and cannot be used here. Please contact {HELPDESK}."
+    )
+    assert_accessible(page, "expired")
+
+
 # -- forged posts, languages ----------------------------------------------------------------
 
 
@@ -369,6 +393,7 @@ def test_a_post_from_another_site_or_without_the_token_is_refused(
             page.click("#go")
         assert answer.value.status == 403
         assert "not sent from this page" in page.content()
+        assert_accessible(page, "refused forgery")
     finally:
         foreign.close()
     assert realm.password_grant("password-portal", person.uid, person.password).status_code == 200
