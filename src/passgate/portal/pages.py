@@ -29,7 +29,6 @@ from passgate.auth.base import Caller, CallerKind, Credentials
 from passgate.config import PortalSettings
 from passgate.errors import (
     FieldProblem,
-    Forbidden,
     InvalidCredentials,
     NoCredentials,
     PassgateError,
@@ -165,8 +164,9 @@ class Portal:
         except (InvalidCredentials, NoCredentials) as exc:  # expired, or keys withdrawn
             log.info("portal: the session's access token is refused (%s)", exc.log_message)
             return None
-        if caller.kind is not CallerKind.USER:
-            raise Forbidden(f"{caller.kind} {caller.name} on the portal")
+        if caller.kind is not CallerKind.USER:  # a service account has no password here
+            log.info("portal: %s %s refused: not a person", caller.kind, caller.name)
+            return None
         return caller
 
     def same_origin(self, request: Request) -> bool:
@@ -224,10 +224,7 @@ class Portal:
             return self.problem(request, 400, "error.sign_in_failed")
         request.session.pop(CSRF, None)  # a new sign-in, a new anti-forgery token
         tokens = Tokens(str(token["access_token"]), token.get("id_token"))
-        try:
-            caller = await self.caller_of(tokens)
-        except Forbidden:
-            caller = None
+        caller = await self.caller_of(tokens)
         if caller is None:
             return self.problem(request, 403, "error.forbidden")
         request.session[NAME] = caller.username or caller.name
