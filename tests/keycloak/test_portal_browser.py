@@ -71,6 +71,8 @@ def new_page(browser: Any) -> Iterator[Callable[..., Page]]:
         )
         page.requested = []  # every URL the browser asked for, redirects included
         page.on("request", lambda request: page.requested.append(request.url))
+        page.console = []  # what the browser said, e.g. a CSP violation
+        page.on("console", lambda message: page.console.append((message.text, page.url)))
         return page
 
     yield make
@@ -200,6 +202,9 @@ def test_sign_in_change_sign_out_then_keycloak_takes_only_the_new_password(
     assert page.locator("#password").is_visible()  # asked again: no Keycloak session left
 
     assert_signs_in_only_with(realm, person, NEW_PASSWORD, person.password)
+    # The page's CSP allowed all it uses: the browser reported no violation on it.
+    ours = [text for text, url in page.console if url.startswith(site.url)]
+    assert not [text for text in ours if "Content Security Policy" in text], ours
     # No token in the history; the access token never in any URL. The ID token was in
     # one, a redirect: id_token_hint to the issuer's end-session endpoint (RP-initiated
     # logout's GET binding).
