@@ -5,8 +5,9 @@
 # runs the same scenarios on all three) from Debian, a Java runtime and
 # Maven (to fetch Keycloak), the pinned Keycloak distribution from Maven
 # Central (checked against its sha256, unpacked into a cache outside the
-# work tree), and a virtualenv in .venv with passgate and its test tools
-# from PyPI.
+# work tree), Debian's chromium and axe-core (npm) for the self-service
+# page's browser tests, and a virtualenv in .venv with passgate and its test
+# tools from PyPI.
 # Safe to run again. PASSGATE_SETUP_MINIMAL=1 skips 389-DS and Samba.
 # Keycloak (and Java, Maven, unzip for it) is fetched on the test path, and on
 # the demo path (PASSGATE_SETUP_MINIMAL=1, scripts/dev.sh) only with
@@ -48,6 +49,11 @@ if [ "${PASSGATE_SETUP_MINIMAL:-0}" != 1 ]; then
     dpkg -s samba-dsdb-modules samba-vfs-modules winbind >/dev/null 2>&1 \
         || missing+=(samba-dsdb-modules samba-vfs-modules winbind)
     command -v ip >/dev/null || missing+=(iproute2)
+    # The self-service page's browser tests: Debian's chromium, driven by
+    # Playwright (which never downloads a browser of its own here), and npm
+    # for axe-core.
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    command -v npm >/dev/null || missing+=(npm)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"
@@ -65,8 +71,13 @@ stamp=.venv/.passgate-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "setup: installing passgate and its test tools into .venv"
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e '.[test]'
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 .venv/bin/python -m pip install -q -e '.[test]'
     touch "$stamp"
+fi
+# axe-core for the accessibility checks, pinned by tests/browser/package-lock.json.
+if [ "${PASSGATE_SETUP_MINIMAL:-0}" != 1 ] && [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+    echo "setup: installing axe-core for the browser tests"
+    npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
 
 # The Keycloak distribution: fetched once into Maven's local repository,

@@ -198,6 +198,10 @@ def create_app(
         auditor=Auditor(settings.http.audit_log),
         readiness=Readiness(service.ping, settings.http.ready_cache_seconds),
     )
+    if settings.portal.enabled:  # off by default; Authlib and Jinja2 load only when it is on
+        from passgate.portal import portal_app
+
+        app.mount("/portal", portal_app(settings.portal, app.state.components))
     app.add_middleware(ResponseGuard)
     return app
 

@@ -6,7 +6,7 @@ environment and from ``.env``; nothing is read at import time.
 
 Each subsystem is built from its own section (:class:`LdapSettings`,
 :class:`AuthSettings`, :class:`PolicySettings`, :class:`LimiterSettings`,
-:class:`HttpSettings`); :class:`Settings` only holds the five. A field
+:class:`HttpSettings`, :class:`PortalSettings`); :class:`Settings` only holds them. A field
 ``x`` of a section with prefix ``PASSGATE_LDAP_`` is the variable
 ``PASSGATE_LDAP_X``; the few that do not follow their section's prefix say
 so with an alias, so that every variable keeps the name it always had.
@@ -15,7 +15,9 @@ so with an alias, so that every variable keeps the name it always had.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -388,6 +390,85 @@ class HttpSettings(Section):
         return value
 
 
+# A CSS colour as the theme variables take it: #rgb, #rrggbb(aa), or a name.
+CSS_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,4}|#[0-9a-fA-F]{6}|#[0-9a-fA-F]{8}|[a-zA-Z]{3,20})$")
+
+
+class PortalSettings(Section):
+    """The self-service page at ``/portal`` (off by default): its OpenID Connect client.
+
+    The page signs people in at ``issuer_url`` (discovery document) with the
+    authorization code flow and PKCE; ``client_secret`` is for a confidential
+    client and stays unset for a public (PKCE-only) one. ``cookie_secret``
+    signs the session cookie and, through a derived key, encrypts the tokens
+    it carries.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PASSGATE_PORTAL_")
+
+    enabled: bool = False
+    issuer_url: str | None = None  # e.g. https://kc.example.org/realms/staff
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    redirect_url: str | None = None  # this service's public URL of /portal/callback
+    cookie_secret: SecretStr | None = None
+    scope: str = "openid profile email"
+    helpdesk: str = ""  # who to ask when locked or expired: "IT service desk, +49 30 1234-0"
+    title: str = ""  # the page's heading; empty: the catalogue's
+    logo_url: str | None = None  # https://... or a path on this service
+    accent_colour: str = "#1f5fbf"
+    background_colour: str = "#f4f6f9"
+    text_colour: str = "#1b1f24"
+
+    @property
+    def secure_cookie(self) -> bool:
+        """The cookie is ``Secure`` whenever the page is served over https."""
+        return urlsplit(self.redirect_url or "").scheme == "https"
+
+    @property
+    def public_origin(self) -> str:
+        parts = urlsplit(self.redirect_url or "")
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator("accent_colour", "background_colour", "text_colour")
+    @classmethod
+    def _colour(cls, value: str) -> str:
+        if not CSS_COLOUR.match(value):
+            raise ValueError("must be a CSS colour: #rgb, #rrggbb or a colour name")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> PortalSettings:
+        if not self.enabled:
+            return self
+        name = self.variable
+        for key in ("issuer_url", "client_id", "redirect_url", "cookie_secret"):
+            if not getattr(self, key):
+                raise ValueError(f"{name(key)}: required when {name('enabled')}=true")
+        for key in ("issuer_url", "redirect_url"):
+            parts = urlsplit(str(getattr(self, key)))
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{name(key)}: must be an http(s) URL")
+            if parts.scheme == "http" and not is_loopback(parts.hostname):
+                raise ValueError(f"{name(key)}: http:// only on loopback; the sign-in needs https")
+        if not urlsplit(str(self.redirect_url)).path.endswith("/portal/callback"):
+            raise ValueError(
+                f"{name('redirect_url')}: must be this service's public URL of /portal/callback"
+            )
+        secret = self.cookie_secret.get_secret_value() if self.cookie_secret else ""
+        if len(secret.encode()) < 32:
+            raise ValueError(
+                f"{name('cookie_secret')}: must be at least 32 bytes (e.g. openssl rand -hex 32)"
+            )
+        if self.logo_url and not (
+            self.logo_url.startswith("/") or urlsplit(self.logo_url).scheme == "https"
+        ):
+            raise ValueError(f"{name('logo_url')}: must be an https:// URL or a path")
+        if "openid" not in self.scope.split():
+            raise ValueError(f"{name('scope')}: must include openid")
+        return self
+
+
 @dataclass(frozen=True)
 class Settings:
     """passgate's configuration: one section per subsystem."""
@@ -397,6 +478,8 @@ class Settings:
     policy: PolicySettings
     limiter: LimiterSettings
     http: HttpSettings
+    # Off unless configured: settings built by hand (tests) need not name it.
+    portal: PortalSettings = dataclass_field(default_factory=PortalSettings.model_construct)
 
     @staticmethod
     def variables() -> list[str]:
@@ -410,6 +493,7 @@ SECTIONS: tuple[type[Section], ...] = (
     PolicySettings,
     LimiterSettings,
     HttpSettings,
+    PortalSettings,
 )
 S = TypeVar("S", bound=Section)
 
@@ -463,6 +547,7 @@ def load_settings(**overrides: Any) -> Settings:
         policy=build(PolicySettings),
         limiter=build(LimiterSettings),
         http=build(HttpSettings),
+        portal=build(PortalSettings),
     )
     if problems:
         raise ConfigurationError("invalid configuration:\n  " + "\n  ".join(problems))

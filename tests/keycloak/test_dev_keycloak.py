@@ -11,6 +11,8 @@ import re
 import socket
 from pathlib import Path
 
+import httpx
+
 from passgate.dev.keycloak import KeycloakUnavailable, http_json, keycloak_home
 from tests.conftest import started
 from tests.integration.test_dev_command import (
@@ -59,6 +61,14 @@ def test_dev_with_keycloak_gets_real_tokens_and_leaves_nothing(tmp_path: Path) -
             "export HELPDESK_TOKEN",
         ]
         assert all(f"{kc_url}/realms/{realm}/protocol/openid-connect/token" in e for e in exports)
+        # The self-service page is served, and sends a browser to Keycloak's sign-in.
+        page = re.search(
+            r"^Self-service page (http://\S+/portal/) \(sign in as alice / ", text, re.M
+        )
+        assert page, text
+        login = httpx.get(page.group(1), follow_redirects=True, trust_env=False)
+        assert login.url.path == f"/realms/{realm}/protocol/openid-connect/auth"
+        assert login.url.params["code_challenge_method"] == "S256"
         results = run_as_printed(lines)
         assert "200 success: alice changes her own password" in results
         check_results(results)

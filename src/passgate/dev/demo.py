@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from passgate.config import is_loopback
 from passgate.dev import seed
 from passgate.dev.slapd import Slapd, SlapdUnavailable
 from passgate.dev.tokens import DevIssuer
@@ -127,6 +128,28 @@ def examples() -> list[Example]:
     ]
 
 
+def portal_url(host: str, port: int) -> str | None:
+    """The page's address as a browser on this machine opens it; None off loopback.
+
+    The realm lets the sign-in return to loopback addresses only, and the page
+    wants https anywhere else.
+    """
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{shown}:{port}/portal/" if is_loopback(shown) else None
+
+
+def portal_settings(issuer: str, page: str) -> dict[str, Any]:
+    """The self-service page signing people in at the demo realm's public PKCE client."""
+    return {
+        "portal_enabled": True,
+        "portal_issuer_url": issuer,
+        "portal_client_id": "password-portal",
+        "portal_redirect_url": page + "callback",
+        "portal_cookie_secret": secrets.token_urlsafe(32),
+        "portal_helpdesk": "the demo's helpdesk (there is none: restart passgate dev)",
+    }
+
+
 def dev_issuer_tokens(issuer: DevIssuer) -> list[str]:
     """``export NAME=token`` lines: tokens passgate's own demo key signs."""
     tokens = {f"{u.uid.upper()}_TOKEN": issuer.token(u.user_id, username=u.uid) for u in DEMO_USERS}
@@ -217,6 +240,7 @@ def run_demo(host: str = "127.0.0.1", port: int = 8080, keycloak: bool = False) 
                 },
             )
             issuer = server.realm_url(KEYCLOAK_REALM)
+            page = portal_url(host, port)
             settings = load_settings(
                 _env_file=None,
                 **{
@@ -225,11 +249,16 @@ def run_demo(host: str = "127.0.0.1", port: int = 8080, keycloak: bool = False) 
                     "auth_jwks_url": server.certs_url(KEYCLOAK_REALM),
                     "auth_audience": "passgate",
                     "auth_user_id_claim": "passgate_user_id",
+                    **(portal_settings(issuer, page) if page else {}),
                 },
             )
             intro = [
                 f"Keycloak {server.url} (admin console {server.url}/admin/, "
-                f"login {server.admin_username} / {server.admin_password}), realm {KEYCLOAK_REALM}"
+                f"login {server.admin_username} / {server.admin_password}), realm {KEYCLOAK_REALM}",
+                f"Self-service page {page} (sign in as alice / {ALICE.password}, "
+                f"or bob / {BOB.password})"
+                if page
+                else "Self-service page: off (the realm signs people in on loopback only)",
             ]
             tokens = keycloak_tokens(server.token_url(KEYCLOAK_REALM), secret)
         else:

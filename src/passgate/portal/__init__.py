@@ -1,0 +1,16 @@
+"""The self-service page (``/portal``, off unless ``PASSGATE_PORTAL_ENABLED=true``).
+
+::
+
+    app.py       the mounted ASGI app: routes, session cookie, security headers, CSP
+    pages.py     the routes: sign in, the form, the change (same use case and limiter
+                 as the workspace endpoint), sign out
+    signin.py    the OpenID Connect client (Authlib, PKCE S256, state, nonce)
+    session.py   the sealed tokens and the anti-forgery token in the session cookie
+    views.py     the effective policy's rules and each refusal, as the page words them
+    messages.py  the catalogues (messages/<language>.json), chosen by Accept-Language
+"""
+
+from passgate.portal.app import portal_app
+
+__all__ = ["portal_app"]
