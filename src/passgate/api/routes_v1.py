@@ -16,7 +16,7 @@ from pydantic import WithJsonSchema
 from passgate.api import openapi
 from passgate.api.callers import V1_SCHEMES, CurrentCaller, authorize, security
 from passgate.api.deps import AppParts, attempt_of
-from passgate.api.inputs import OBJECT_ID_PATTERN, UserIdPath, V1Passwords
+from passgate.api.inputs import OBJECT_ID_PATTERN, V1ChangeRequest
 from passgate.api.models import ChangePasswordV1, V1PolicyResponse, V1Success
 from passgate.api.presenters import v1_policy, v1_success
 from passgate.api.routing import V1Route, audited
@@ -37,13 +37,14 @@ router = APIRouter(prefix="/v1", route_class=V1Route)
     ),
 )
 @audited
-async def v1_change_password(
-    request: Request,
-    parts: AppParts,
-    user_id: UserIdPath,
-    caller: CurrentCaller,
-    passwords: V1Passwords,  # checks the userId with the body: one 400 names both
-) -> JSONResponse:
+async def v1_change_password(request: Request, change: V1ChangeRequest) -> JSONResponse:
+    # The caller, then the userId with the body (one 400 names both): see inputs.v1_change.
+    parts, caller, user_id, passwords = (
+        change.parts,
+        change.caller,
+        change.user_id,
+        change.passwords,
+    )
     admin_role = parts.settings.auth.admin_role
     authorize(caller, user_id, admin_role)
     address = attempt_of(request).address if targets_others(caller, admin_role) else None

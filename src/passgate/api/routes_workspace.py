@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from passgate.api import openapi
 from passgate.api.callers import WORKSPACE_SCHEMES, WorkspaceCaller, security
 from passgate.api.deps import AppParts
-from passgate.api.inputs import WorkspacePasswords
+from passgate.api.inputs import WorkspaceChangeRequest
 from passgate.api.models import (
     ChangePasswordWorkspace,
     WorkspaceEnvelope,
@@ -36,12 +36,14 @@ router = APIRouter(prefix=PREFIX, route_class=WorkspaceRoute)
     ),
 )
 @audited
-async def workspace_change_password(
-    parts: AppParts, caller: WorkspaceCaller, passwords: WorkspacePasswords
-) -> JSONResponse:
+async def workspace_change_password(change: WorkspaceChangeRequest) -> JSONResponse:
+    # The person's token, then the body: see inputs.workspace_change.
     # The caller's own entry: bounded per entry (shared with v1), no address budget.
-    await parts.threads.run(
-        parts.service.change_password_for_caller, caller, passwords.old, passwords.new
+    await change.parts.threads.run(
+        change.parts.service.change_password_for_caller,
+        change.caller,
+        change.passwords.old,
+        change.passwords.new,
     )
     return workspace_success()
 
