@@ -94,7 +94,14 @@ class ResponseGuard:
             if message["type"] == "http.response.start":
                 started = True
                 headers = list(message.get("headers", []))
-                headers.extend(security_headers(scope.get("path", "")))
+                # A part that sets its own (the page: its CSP, referrers to itself) keeps it;
+                # two CSP headers would both apply, and the strict one would block its script.
+                present = {name.lower() for name, _ in headers}
+                headers.extend(
+                    header
+                    for header in security_headers(scope.get("path", ""))
+                    if header[0] not in present
+                )
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 message["headers"] = headers
             await send(message)

@@ -41,8 +41,10 @@ Page = Any  # playwright.sync_api.Page (Playwright is a test tool, imported when
 TIMEOUT_MS = 60_000  # a shared 2-core machine: Keycloak's pages can take seconds
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module, not session: Playwright's sync API runs an event loop in the main
+    # thread while it is started, which later tests would take for their own.
     playwright, browser = started(launch_browser, BrowserUnavailable, "Chromium for the page")
     yield browser
     browser.close()

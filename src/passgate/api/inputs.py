@@ -80,8 +80,6 @@ async def workspace_passwords(request: Request) -> Passwords:
     return Passwords(current, new)
 
 
-
-
 # -- one dependency per change request -------------------------------------------------
 # The change endpoints are the hot path. Each dependency FastAPI solves costs
 # bookkeeping of its own (measured: 10.6 us for a trivial one on a 2-core
