@@ -11,6 +11,8 @@ import socket
 import threading
 from enum import Enum
 
+from tests.proxy import LoopbackProxy
+
 EXTENDED_REQUEST = 0x77  # [APPLICATION 23] constructed, RFC 4511 section 4.12
 
 
@@ -32,36 +34,14 @@ def _op_tag(message: bytes) -> int | None:
         return None
 
 
-class FaultProxy:
+class FaultProxy(LoopbackProxy):
     def __init__(self, target_port: int, cut: Cut) -> None:
-        self.target = ("127.0.0.1", target_port)
         self.cut = cut
         self.armed = True
         self.tripped = threading.Event()
         self._dropping = False
         self._dropped = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self._stop = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"ldap://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self._stop = True
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while not self._stop:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            threading.Thread(target=self._pump_up, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pump_down, args=(upstream, client), daemon=True).start()
+        super().__init__(target_port)
 
     def _pump_up(self, client: socket.socket, upstream: socket.socket) -> None:
         try:

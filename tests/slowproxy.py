@@ -8,38 +8,23 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 import time
 
+from tests.proxy import LoopbackProxy
 
-class SlowProxy:
+
+class SlowProxy(LoopbackProxy):
     def __init__(self, target_port: int, delay: float) -> None:
-        self.target = ("127.0.0.1", target_port)
         self.delay = delay
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self._stop = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(target_port)
 
-    @property
-    def url(self) -> str:
-        return f"ldap://127.0.0.1:{self.port}"
+    def _pump_up(self, client: socket.socket, upstream: socket.socket) -> None:
+        self._pump(client, upstream, slow=True)
 
-    def close(self) -> None:
-        self._stop = True
-        self._listener.close()
+    def _pump_down(self, upstream: socket.socket, client: socket.socket) -> None:
+        self._pump(upstream, client, slow=False)
 
-    def _accept(self) -> None:
-        while not self._stop:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, slow: bool) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, *, slow: bool) -> None:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
                 if slow:
