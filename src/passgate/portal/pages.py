@@ -286,12 +286,14 @@ class Portal:
             return self.problem(request, 403, "error.csrf")
         tokens = self.box.open(request.cookies.get(TOKEN_COOKIE))
         request.session.clear()
-        if tokens is None or not tokens.id_token:
+        if tokens is None:
             return self.forget_tokens(self.redirect("/signed-out"))
+        # RP-initiated logout by client_id, not id_token_hint: no token ever goes into a
+        # URL (contract section 8). The issuer then asks the person to confirm.
         response: Response = await self.oidc.logout_redirect(
             request,
             post_logout_redirect_uri=self.base_url + "/signed-out",
-            id_token_hint=tokens.id_token,
+            client_id=self.settings.client_id,
         )
         response.status_code = 303
         return self.forget_tokens(response)
