@@ -116,6 +116,9 @@ def test_healthz_stays_fast_while_a_huge_token_and_a_hanging_jwks_fetch_are_in_f
 ) -> None:
     settings = {k: v for k, v in serve_settings.items() if k != "auth_public_key_file"}
     settings["auth_jwks_url"] = hanging_jwks.url
+    # The issuer hangs 5 s; the fetch must outwait it (the default timeout is also
+    # 5 s, and which of the two ran out first was a race: 500s instead of 404/401).
+    settings["auth_jwks_timeout"] = 20
     answers: dict[str, int] = {}
     huge_answers: list[bytes] = []
     probing = threading.Event()
