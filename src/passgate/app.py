@@ -199,7 +199,6 @@ def create_app(
         authenticator=authenticator or authenticator_from_settings(settings.auth),
         service=service,
         threads=Threads(settings.ldap.max_concurrency),
-        limiter=the_limiter,
         trusted_proxies=settings.http.trusted_proxy_networks,
         metrics=metrics,
         auditor=Auditor(settings.http.audit_log),

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 from passgate.auth.base import Authenticator
 from passgate.config import Network, Settings
 from passgate.errors import PassgateError
-from passgate.limiter import AttemptLimiter
 from passgate.observability import Auditor, Metrics
 from passgate.service import PasswordService
 
@@ -27,7 +26,6 @@ class Components:
     authenticator: Authenticator
     service: PasswordService
     threads: Threads
-    limiter: AttemptLimiter
     trusted_proxies: list[Network]
     metrics: Metrics
     auditor: Auditor
