@@ -103,9 +103,18 @@ def test_ldap3_leaves_the_canonical_form_alone(rdns: list[tuple[tuple[str, str],
     assert canonical_dn(dn) == dn
 
 
-@given(values)
+# ldap3 2.9.1 escapes a value of one space as backslash, backslash, space: the space is
+# escaped as leading and again as trailing, which reads back as one backslash. passgate
+# escapes only userIds (hex) with it.
+@given(values.filter(lambda value: value != " "))
 def test_ldap3s_escaping_reads_back(value: str) -> None:
     assert parse_dn(f"cn={escape_rdn(value)},dc=x")[0] == (("cn", value),)
+
+
+def test_ldap3_escapes_a_lone_space_wrongly_and_passgate_reads_what_it_wrote() -> None:
+    assert escape_rdn(" ") == "\\\\ "  # if ldap3 fixes this, the filter above can go
+    assert parse_dn("cn=\\\\ ,dc=x")[0] == (("cn", "\\"),)
+    assert parse_dn("cn=\\ ,dc=x")[0] == (("cn", " "),)
 
 
 # -- one key per entry (the attempt limiter counts under it) ------------------------------
