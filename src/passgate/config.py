@@ -120,6 +120,8 @@ class LdapSettings(Section):
     pool_size: int = Field(default=16, ge=0, le=1024)  # idle connections kept per pool
     pool_max_idle: float = Field(default=60.0, ge=0, le=3600)  # seconds
     dn_cache_ttl: float = Field(default=60.0, ge=0, le=3600)  # seconds; 0 disables
+    # seconds the lockout guard reuses a policy entry's threshold it read; 0 disables
+    policy_cache_ttl: float = Field(default=10.0, ge=0, le=3600)
     default_policy_dn: str | None = None  # OpenLDAP: olcPPolicyDefault, to show it
 
     @property
@@ -362,6 +364,8 @@ class HttpSettings(Section):
 
     audit_log: str = "stdout"  # one JSON line per change attempt: stdout, off, or a file path
     ready_cache_seconds: float = Field(default=5.0, ge=0, le=300)  # /readyz result reuse
+    # A Server-Timing header on change answers: where the time went (see passgate.timing)
+    server_timing: bool = False
     trusted_proxies: str = ""  # addresses/networks whose X-Forwarded-For is believed
     # /metrics only on this port (a second listener in the same process); unset: on the API's.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)

@@ -26,8 +26,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from passgate.timing import Phases
+
 log = logging.getLogger(__name__)
 
+PHASE_BUCKETS = (
+    *(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05),
+    *(0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 LDAP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
@@ -78,6 +84,15 @@ class Metrics:
             buckets=LDAP_BUCKETS,
             registry=self.registry,
         )
+        self.phase_seconds = Histogram(
+            "passgate_request_phase_seconds",
+            "Time spent in each phase of a change request (see passgate.timing); "
+            "phase=total is the whole request as the route saw it",
+            ["phase"],
+            buckets=PHASE_BUCKETS,
+            registry=self.registry,
+        )
+        self._phase_children: dict[str, Histogram] = {}
         self.limiter_trips = Counter(
             "passgate_limiter_trips",
             "Attempts refused by the attempt limiter (429), by which limit",
@@ -87,6 +102,14 @@ class Metrics:
 
     def watch_pools(self, pools: Callable[[], dict[str, Any]]) -> None:
         self.registry.register(PoolCollector(pools))
+
+    def observe_phases(self, phases: Phases) -> None:
+        children = self._phase_children
+        for name, seconds in (*phases.spent.items(), ("total", phases.total())):
+            child = children.get(name)
+            if child is None:  # phase names are a fixed set (passgate.timing)
+                child = children[name] = self.phase_seconds.labels(name)
+            child.observe(seconds)
 
     def observe_ldap(self, operation: str, seconds: float) -> None:
         self.ldap_seconds.labels(operation).observe(seconds)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any, TypeVar
 
 from passgate.auth.base import Authenticator
@@ -14,6 +15,7 @@ from passgate.config import Network, Settings
 from passgate.errors import PassgateError
 from passgate.observability import Auditor, Metrics
 from passgate.service import PasswordService
+from passgate.timing import Phases
 
 T = TypeVar("T")
 
@@ -48,6 +50,24 @@ class Threads:
         if self._executor is None:  # first use, or the app was started again after a shutdown
             self._executor = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="ldap")
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+    async def run_timed(self, phases: Phases, function: Callable[..., T], *args: Any) -> T:
+        """:meth:`run`, with the hand-offs timed: ``queue`` (to a thread) and ``resume`` (back)."""
+        submitted = perf_counter()
+        ended = [0.0]
+
+        def timed() -> T:
+            phases.add("queue", perf_counter() - submitted)
+            try:
+                return function(*args)
+            finally:
+                ended[0] = perf_counter()
+
+        try:
+            return await self.run(timed)
+        finally:
+            if ended[0]:
+                phases.add("resume", perf_counter() - ended[0])
 
     def shutdown(self) -> None:
         executor, self._executor = self._executor, None

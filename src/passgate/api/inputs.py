@@ -16,10 +16,11 @@ from pydantic import SecretStr
 from passgate.api.body import read_fields
 from passgate.api.callers import header_caller, workspace_caller
 from passgate.api.components import Components
-from passgate.api.deps import parts_of
+from passgate.api.deps import attempt_of, parts_of
 from passgate.api.passwords import password_field
 from passgate.auth.base import OBJECT_ID, Caller
 from passgate.errors import FieldProblem, ProblemKind, ValidationFailed
+from passgate.timing import Phases
 
 OBJECT_ID_PATTERN = OBJECT_ID.pattern
 V1_FIELDS = ("oldPassword", "newPassword")
@@ -98,8 +99,11 @@ class V1Change:
 
 
 async def v1_change(request: Request, user_id: UserIdPath) -> V1Change:
-    caller = await header_caller(request)
-    passwords = await v1_passwords(request, user_id)
+    phases = attempt_of(request).phases
+    with phases.timed("auth"):
+        caller = await header_caller(request)
+    with phases.timed("body"):
+        passwords = await v1_passwords(request, user_id)
     return V1Change(parts_of(request), caller, user_id, passwords)
 
 
@@ -110,12 +114,16 @@ class WorkspaceChange:
     parts: Components
     caller: Caller
     passwords: Passwords
+    phases: Phases
 
 
 async def workspace_change(request: Request) -> WorkspaceChange:
-    caller = await workspace_caller(request)
-    passwords = await workspace_passwords(request)
-    return WorkspaceChange(parts_of(request), caller, passwords)
+    phases = attempt_of(request).phases
+    with phases.timed("auth"):
+        caller = await workspace_caller(request)
+    with phases.timed("body"):
+        passwords = await workspace_passwords(request)
+    return WorkspaceChange(parts_of(request), caller, passwords, phases)
 
 
 V1ChangeRequest = Annotated[V1Change, Depends(v1_change)]

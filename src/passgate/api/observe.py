@@ -5,10 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -18,6 +17,7 @@ from passgate.api.error_table import INTERNAL, spec_for
 from passgate.auth.base import Caller
 from passgate.errors import PassgateError, PasswordPolicyRejected
 from passgate.observability import AuditRecord, now_iso
+from passgate.timing import Phases
 
 log = logging.getLogger("passgate")
 
@@ -38,14 +38,15 @@ class Attempt:
     address: str | None
     caller: Caller | None = None
     target: str | None = None
+    phases: Phases = field(default_factory=Phases)
 
 
 @contextlib.asynccontextmanager
 async def observed(
     request: Request, app: Components, endpoint: str, *, audit: bool
 ) -> AsyncIterator[Attempt]:
-    started = time.perf_counter()
     attempt = Attempt(client_address(request, app.trusted_proxies))
+    phases = attempt.phases
     outcome, reason = 200, None
     try:
         yield attempt
@@ -60,21 +61,22 @@ async def observed(
     finally:
         app.metrics.requests.labels(endpoint, str(outcome)).inc()
         if audit and app.auditor.enabled:
-            caller = attempt.caller
-            app.auditor.write(
-                AuditRecord(
-                    time=now_iso(),
-                    request_id=getattr(request.state, "request_id", "") or "",
-                    endpoint=endpoint,
-                    caller_kind=caller.kind.value if caller else None,
-                    caller=caller.name if caller else None,
-                    target_user_id=attempt.target,
-                    outcome=outcome,
-                    reason=reason,
-                    client_address=attempt.address,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            with phases.timed("audit"):
+                caller = attempt.caller
+                app.auditor.write(
+                    AuditRecord(
+                        time=now_iso(),
+                        request_id=getattr(request.state, "request_id", "") or "",
+                        endpoint=endpoint,
+                        caller_kind=caller.kind.value if caller else None,
+                        caller=caller.name if caller else None,
+                        target_user_id=attempt.target,
+                        outcome=outcome,
+                        reason=reason,
+                        client_address=attempt.address,
+                        duration_ms=round(phases.total() * 1000, 2),
+                    )
                 )
-            )
 
 
 def log_refusal(request: Request, error: PassgateError) -> None:

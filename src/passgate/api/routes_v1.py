@@ -47,12 +47,20 @@ async def v1_change_password(request: Request, change: V1ChangeRequest) -> JSONR
     )
     admin_role = parts.settings.auth.admin_role
     authorize(caller, user_id, admin_role)
-    address = attempt_of(request).address if targets_others(caller, admin_role) else None
+    attempt = attempt_of(request)
+    address = attempt.address if targets_others(caller, admin_role) else None
     # Counted per entry, after the lookup; the limiter may talk to Redis: a thread.
-    await parts.threads.run(
-        parts.service.change_password, user_id, passwords.old, passwords.new, address
+    await parts.threads.run_timed(
+        attempt.phases,
+        parts.service.change_password,
+        user_id,
+        passwords.old,
+        passwords.new,
+        address,
+        attempt.phases,
     )
-    return v1_success()
+    with attempt.phases.timed("response"):
+        return v1_success()
 
 
 def targets_others(caller: Caller, admin_role: str) -> bool:

@@ -39,13 +39,18 @@ router = APIRouter(prefix=PREFIX, route_class=WorkspaceRoute)
 async def workspace_change_password(change: WorkspaceChangeRequest) -> JSONResponse:
     # The person's token, then the body: see inputs.workspace_change.
     # The caller's own entry: bounded per entry (shared with v1), no address budget.
-    await change.parts.threads.run(
+    phases = change.phases
+    await change.parts.threads.run_timed(
+        phases,
         change.parts.service.change_password_for_caller,
         change.caller,
         change.passwords.old,
         change.passwords.new,
+        None,
+        phases,
     )
-    return workspace_success()
+    with phases.timed("response"):
+        return workspace_success()
 
 
 @router.get(

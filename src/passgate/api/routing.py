@@ -27,11 +27,13 @@ from fastapi.routing import APIRoute
 from starlette.types import Scope
 
 from passgate.api.callers import refuse_oversized_credentials
+from passgate.api.components import Components
 from passgate.api.deps import parts_of
-from passgate.api.observe import log_refusal, observed
+from passgate.api.observe import Attempt, log_refusal, observed
 from passgate.api.presenters import v1_error, workspace_error
 from passgate.auth.base import OBJECT_ID
 from passgate.errors import FieldProblem, PassgateError, ProblemKind, ValidationFailed
+from passgate.timing import Phases
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 Presenter = Callable[[PassgateError, Request], Response]
@@ -43,6 +45,13 @@ def audited(endpoint: Endpoint) -> Endpoint:
     """Mark an endpoint whose every attempt, refused or not, writes an audit line."""
     setattr(endpoint, _AUDITED, True)
     return endpoint
+
+
+def timed(parts: Components, phases: Phases, response: Response) -> None:
+    """The request's phases observed as metrics, and in ``Server-Timing`` when enabled."""
+    parts.metrics.observe_phases(phases)
+    if parts.settings.http.server_timing:
+        response.headers["server-timing"] = phases.server_timing()
 
 
 def validation_failed(error: RequestValidationError) -> ValidationFailed:
@@ -75,18 +84,24 @@ class PresentedRoute(APIRoute):
 
         async def observed_and_presented(request: Request) -> Response:
             parts = parts_of(request)
+            attempt: Attempt | None = None
             try:
                 async with observed(request, parts, endpoint_name, audit=audit) as attempt:
                     attempt.target = target(request)
                     request.state.attempt = attempt
                     refuse_oversized_credentials(request.scope)  # before anything reads them
                     try:
-                        return await handler(request)
+                        response = await handler(request)
                     except RequestValidationError as exc:
                         raise validation_failed(exc) from None
             except PassgateError as error:
                 log_refusal(request, error)
-                return present(error, request)
+                assert attempt is not None  # observed() yields before anything can raise
+                with attempt.phases.timed("response"):
+                    response = present(error, request)
+            if audit:  # the change endpoints: where the time went
+                timed(parts, attempt.phases, response)
+            return response
 
         return observed_and_presented
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 
 import ldap3
+from cachetools import TTLCache
 
 from passgate.config import LdapSettings, env_name
 from passgate.directory.base import BoundUser, PoolStats
@@ -30,20 +32,69 @@ from passgate.policy.model import DirectoryPolicy
 
 log = logging.getLogger(__name__)
 
+MAX_CACHED_RULES = 256  # policies, PSOs, domains: a directory has a handful
 
-class GuardReader:
-    """The service account's reads for the last-straw guard.
 
-    An entry it may not read is ``None`` (the limiter alone then), but a
-    directory that does not answer raises: the change would wait for the
-    same silence again in the bind, and the 503 bound would double.
+class RulesCache:
+    """Entries of rules (a password policy, a PSO, the domain's settings) for a short time.
+
+    Rules change when an administrator changes them, not on every request:
+    the guard reads them once per ``ttl`` seconds instead of once per change
+    (a ``ttl`` of 0 turns it off). What is cached is what the service account
+    could read; an entry it could not read is asked for again next time.
+    Shared by the request threads, hence the lock.
     """
 
-    def __init__(self, service: ServiceAccount, stopwatch: Stopwatch) -> None:
+    def __init__(self, ttl: float, timer: Callable[[], float] = time.monotonic) -> None:
+        self._cache: TTLCache[tuple[str, tuple[str, ...]], dict[str, list[str]]] | None = (
+            TTLCache(maxsize=MAX_CACHED_RULES, ttl=ttl, timer=timer) if ttl > 0 else None
+        )
+        self._lock = threading.Lock()
+
+    def read(
+        self,
+        dn: str,
+        attributes: list[str],
+        read: Callable[[str, list[str]], dict[str, list[str]] | None],
+    ) -> dict[str, list[str]] | None:
+        if self._cache is None:
+            return read(dn, attributes)
+        key = (dn.lower(), tuple(attributes))
+        with self._lock:
+            found = self._cache.get(key)
+        if found is None:
+            found = read(dn, attributes)
+            if found is not None:
+                with self._lock:
+                    self._cache[key] = found
+        return found
+
+
+class GuardReader:
+    """The service account's reads for the last-straw guard of one entry.
+
+    The entry's own counter is read fresh every time; any other entry the
+    dialect asks for (the policy that applies to it) holds rules, and comes
+    from the :class:`RulesCache`. An entry it may not read is ``None`` (the
+    limiter alone then), but a directory that does not answer raises: the
+    change would wait for the same silence again in the bind, and the 503
+    bound would double.
+    """
+
+    def __init__(
+        self, service: ServiceAccount, stopwatch: Stopwatch, entry_dn: str, rules: RulesCache
+    ) -> None:
         self._service = service
         self._stopwatch = stopwatch
+        self._entry_dn = entry_dn
+        self._rules = rules
 
     def read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
+        if dn == self._entry_dn:
+            return self._read(dn, attributes)
+        return self._rules.read(dn, attributes, self._read)
+
+    def _read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
         def read_entry(conn: ldap3.Connection) -> dict[str, list[str]] | None:
             with self._stopwatch.timed("read"):
                 found = conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes)
@@ -84,6 +135,7 @@ class LdapDirectory:
             pool_size=settings.pool_size,
             pool_max_idle=settings.pool_max_idle,
             dn_cache_ttl=settings.dn_cache_ttl,
+            rules_cache_ttl=settings.policy_cache_ttl,
             default_policy_dn=settings.default_policy_dn,
             name_attributes=name_attributes,
         )
@@ -98,12 +150,14 @@ class LdapDirectory:
         pool_size: int = 16,
         pool_max_idle: float = 60.0,
         dn_cache_ttl: float = 60.0,
+        rules_cache_ttl: float = 10.0,
         default_policy_dn: str | None = None,
         name_attributes: tuple[str, ...] = (),
     ) -> None:
         self._dialect = dialect
         self._default_policy_dn = default_policy_dn
         self._stopwatch = Stopwatch()
+        self._rules = RulesCache(rules_cache_ttl)
         self._discovery = Discovery(connector, dialect.facts.vendor, dialect.adapt_to)
         self._service = ServiceAccount(
             connector, self._stopwatch, pool_size=pool_size, pool_max_idle=pool_max_idle
@@ -162,7 +216,7 @@ class LdapDirectory:
     def failure_state(self, dn: str) -> FailureState | None:
         """The entry's lockout counter, as far as the service account can read it."""
         self.discover()
-        reader = GuardReader(self._service, self._stopwatch)
+        reader = GuardReader(self._service, self._stopwatch, dn, self._rules)
         try:
             return self._dialect.read_failure_state(
                 reader, dn, self._default_policy_dn, time.time()
