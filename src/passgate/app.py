@@ -10,6 +10,7 @@ import traceback
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import start_http_server
 from starlette.requests import Request
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
@@ -212,6 +213,14 @@ def create_app(
     return app
 
 
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
+
+
 def _routed(lifespan: Lifespan[FastAPI] | None = None) -> FastAPI:
     """The routers (each answers errors in its family's shape) and the generated document."""
     app = FastAPI(
@@ -219,6 +228,9 @@ def _routed(lifespan: Lifespan[FastAPI] | None = None) -> FastAPI:
         version=__version__,
         description="Change a password in an LDAP directory, verified by a bind as the user.",
         lifespan=lifespan,
+        # passgate has its own metrics, logs and audit line and sets up no OpenTelemetry;
+        # FastAPI would otherwise ask the tracer, meter and logger providers on every request.
+        telemetry=NO_TELEMETRY,
     )
     app.include_router(routes_ops.router)
     app.include_router(routes_v1.router)

@@ -12,7 +12,8 @@ itself, above 16 KiB (see :mod:`passgate.api.callers`).
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -37,6 +38,10 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_bytes = 0
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        coalescing = CoalescingTransport(cast(asyncio.Transport, transport), self.loop)
+        super().connection_made(cast(asyncio.Transport, coalescing))
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
@@ -57,3 +62,38 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             self.logger.warning("request head over %d bytes: refused (431)", MAX_HEAD_BYTES)
             self.transport.write(_REFUSAL)
             self.transport.close()
+
+
+class CoalescingTransport:
+    """A transport whose writes within one turn of the event loop go out as one.
+
+    uvicorn writes a response's head and its body separately: two sends, two
+    packets, and on loopback or a proxy's keep-alive connection two wake-ups
+    of the reader. Here the writes of one turn are joined and sent when the
+    turn ends (``call_soon``), or before ``close``. Everything else is the
+    transport's own.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(bytes(data))
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending and not self._transport.is_closing():
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)

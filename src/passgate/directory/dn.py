@@ -19,6 +19,7 @@ used as it came (:func:`canonical_dn`) or compared as text (:func:`dn_key`).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -170,11 +171,14 @@ def canonical_dn(dn: str) -> str:
         return dn
 
 
+@functools.lru_cache(maxsize=4096)
 def dn_key(dn: str) -> str:
     """A comparison key: the same entry, however it is spelled, has the same key.
 
     Types and values are case-folded (directory names match case-insensitively
-    almost everywhere) and the AVAs of a multi-valued RDN are sorted.
+    almost everywhere) and the AVAs of a multi-valued RDN are sorted. Every
+    change asks for its entry's key (the limiter counts per entry): the last
+    few thousand are remembered.
     """
     try:
         rdns = parse_dn(dn)
