@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from passgate.errors import ConfigurationError
 
@@ -36,6 +37,26 @@ def server_options(http: HttpSettings) -> dict[str, Any]:
     }
 
 
+def workers_option(text: str) -> int | str:
+    """``--workers``: a count from 1, or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a number of processes, or auto") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return count
+
+
+def worker_count(option: int | str) -> int:
+    """``auto``: the CPUs this process may run on (a container's or taskset's, not the host's)."""
+    if option == "auto":
+        return max(1, len(os.sched_getaffinity(0)))
+    return int(option)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -50,10 +71,21 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"passgate: {exc}", file=sys.stderr)
         return 2
-    if args.workers > 1 and settings.http.metrics_port is not None:
+    workers = worker_count(args.workers)
+    if workers > 1 and settings.http.metrics_port is not None:
         print(
             "passgate: PASSGATE_METRICS_PORT: one metrics listener per process; "
             "not with --workers (each worker has its own metrics)",
+            file=sys.stderr,
+        )
+        return 2
+    if workers > 1 and urlsplit(settings.limiter.url).scheme.lower() == "memory":
+        print(
+            f"passgate: --workers {args.workers} ({workers} processes) needs a shared attempt "
+            "limiter: with PASSGATE_LIMITER_URL=memory:// each process counts and serialises "
+            "attempts on its own, so two attempts on one entry could run at once and the "
+            "lockout guard could not hold them apart. Set PASSGATE_LIMITER_URL=redis://... "
+            "or run one worker",
             file=sys.stderr,
         )
         return 2
@@ -63,12 +95,10 @@ def _serve(args: argparse.Namespace) -> int:
         "access_log": not args.no_access_log,
         **server_options(settings.http),
     }
-    if args.workers > 1:
+    if workers > 1:
         os.environ["PASSGATE_LOG_LEVEL"] = args.log_level
         # Each worker process builds its own app (own pools) from the environment.
-        uvicorn.run(
-            "passgate.app:app_from_environment", factory=True, workers=args.workers, **common
-        )
+        uvicorn.run("passgate.app:app_from_environment", factory=True, workers=workers, **common)
     else:
         uvicorn.run(app, **common)
     return 0
@@ -146,7 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--log-level", default="INFO")
     serve.add_argument(
-        "--workers", type=int, default=1, help="processes (uvicorn workers); default 1"
+        "--workers",
+        type=workers_option,
+        default=1,
+        help="processes (uvicorn workers), or 'auto': one per CPU this process may use; "
+        "more than one needs PASSGATE_LIMITER_URL=redis://...; default 1",
     )
     serve.add_argument(
         "--no-access-log", action="store_true", help="no uvicorn access log line per request"

@@ -15,22 +15,27 @@ from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
 from passgate.testing import passgate_serve
 from tests.conftest import Directory
+from tests.servers.redis_server import RedisServer
 
 
-@pytest.mark.parametrize("workers", [2])
-def test_serve_with_workers(
+@pytest.mark.parametrize("workers", ["2", "auto"])
+def test_serve_with_workers_and_a_shared_limiter(
     slapd: Slapd,
     directory: Directory,
     issuer: DevIssuer,
     public_key_file: Path,
+    redis_server: RedisServer,
     tmp_path: Path,
-    workers: int,
+    workers: str,
 ) -> None:
     log = tmp_path / "serve.log"
-    settings = seed.passgate_settings(slapd.url, issuer.issuer, public_key_file)
+    settings = {
+        **seed.passgate_settings(slapd.url, issuer.issuer, public_key_file),
+        "limiter_url": redis_server.url,
+    }
     users = [directory.add_user() for _ in range(6)]
     with (
-        passgate_serve(["--workers", str(workers)], settings, tmp_path, log) as (_, base),
+        passgate_serve(["--workers", workers], settings, tmp_path, log) as (_, base),
         httpx.Client(base_url=base) as http,
     ):
         for user in users:
@@ -41,7 +46,29 @@ def test_serve_with_workers(
             )
             assert response.status_code == 200, response.text
     assert all(directory.can_bind(u.dn, "Worker-N3w-Passw0rd") for u in users)
-    assert log.read_text().count("Started server process") == workers
+    expected = len(os.sched_getaffinity(0)) if workers == "auto" else int(workers)
+    assert log.read_text().count("Started server process") == max(expected, 1)
+
+
+def test_workers_without_a_shared_limiter_are_refused(
+    tmp_path: Path, public_key_file: Path
+) -> None:
+    """Each process would serialise attempts on its own: the lockout guard could be raced."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PASSGATE_")}
+    settings = seed.passgate_settings(
+        "ldap://127.0.0.1:1", "https://sso.example.test", public_key_file
+    )
+    env.update({f"PASSGATE_{k.upper()}": str(v) for k, v in settings.items()})
+    result = subprocess.run(
+        [sys.executable, "-m", "passgate", "serve", "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "PASSGATE_LIMITER_URL=redis://" in result.stderr
 
 
 def test_bad_configuration_stops_serve_with_the_variable_named(tmp_path: Path) -> None:
