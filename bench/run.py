@@ -471,7 +471,15 @@ def versions_line() -> str:
             if "slapd" in words:
                 slapd = "slapd " + words[words.index("slapd") + 1]
             break
-    parts = [f"OpenLDAP {slapd}", f"ldap3 {ldap3.__version__}"]
+    tree = subprocess.run(
+        ["git", "describe", "--always", "--dirty"],
+        cwd=Path(__file__).resolve().parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    passgate = tree.stdout.strip() or "?"
+    parts = [f"passgate {passgate}", f"OpenLDAP {slapd}", f"ldap3 {ldap3.__version__}"]
     try:
         import ldap
 
