@@ -676,12 +676,11 @@ def main(argv: list[str] | None = None) -> int:
                     for mode in modes:
                         results[mode, n] = Result(mode, n)
                     # Interleaved rounds: a shared machine's drift hits every mode alike.
-                    for _ in range(args.rounds):
+                    for r in range(args.rounds):
+                        share = args.changes // args.rounds + (r < args.changes % args.rounds)
                         for mode in modes:
                             server_pid = process.pid if mode == "passgate" else None
-                            part = run_round(
-                                running[mode], args.changes // args.rounds, slapd_pid, server_pid
-                            )
+                            part = run_round(running[mode], share, slapd_pid, server_pid)
                             results[mode, n].add(part)
                     for level in running.values():
                         close(level)
