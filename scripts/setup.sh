@@ -3,7 +3,8 @@
 # OpenLDAP's slapd and ldap-utils, redis-server (for the shared attempt
 # limiter's tests), 389 Directory Server and a Samba AD DC (the test suite
 # runs the same scenarios on all three) from Debian, a Java runtime and
-# Maven (to fetch Keycloak), the pinned Keycloak distribution from Maven
+# Maven (to fetch Keycloak), the headers python-ldap builds against (the
+# bench's C-client anchor), the pinned Keycloak distribution from Maven
 # Central (checked against its sha256, unpacked into a cache outside the
 # work tree), Debian's chromium and axe-core (npm) for the self-service
 # page's browser tests, and a virtualenv in .venv with passgate and its test
@@ -37,6 +38,13 @@ command -v ldapsearch >/dev/null || missing+=(ldap-utils)
 command -v redis-server >/dev/null || missing+=(redis-server)  # the shared attempt limiter's tests
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v python3 >/dev/null || missing+=(python3)
+# python-ldap (the bench's anchor: the C client over OpenLDAP's libldap) has
+# no wheels; pip builds it against these headers.
+[ -f /usr/include/ldap.h ] || missing+=(libldap-dev)
+[ -f /usr/include/sasl/sasl.h ] || missing+=(libsasl2-dev)
+command -v gcc >/dev/null || missing+=(gcc)
+python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(sysconfig.get_path("include") + "/Python.h"))' \
+    || missing+=(python3-dev)
 if [ "$want_keycloak" = 1 ]; then
     command -v java >/dev/null || missing+=(default-jre-headless)  # Keycloak: Java 17, 21 or 25
     command -v mvn >/dev/null || missing+=(maven)  # fetches Keycloak from Maven Central
