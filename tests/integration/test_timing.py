@@ -4,6 +4,7 @@ rules cache that keeps the lockout guard to one read of the entry per change."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -29,11 +30,17 @@ def phases(header: str) -> dict[str, float]:
     return found
 
 
-def reads(client: TestClient) -> float:
-    """How many service-account reads the app has made (its own metrics)."""
+def operations(client: TestClient) -> Counter[str]:
+    """The service account's searches and reads so far (the app's own metrics)."""
     text = client.get("/metrics").text
-    match = re.search(r'passgate_ldap_operation_seconds_count\{operation="read"\} (\S+)', text)
-    return float(match[1]) if match else 0.0
+    counts: Counter[str] = Counter()
+    for name in ("search", "read"):
+        found = re.search(
+            rf'passgate_ldap_operation_seconds_count\{{operation="{name}"\}} (\S+)', text
+        )
+        if found:
+            counts[name] = int(float(found[1]))
+    return counts
 
 
 def test_a_change_says_where_its_time_went(
@@ -107,26 +114,50 @@ def test_phases_are_histograms_in_the_metrics(
         assert secret not in text
 
 
-def test_the_guard_reads_the_entry_every_time_and_its_policy_once(
+def test_the_guard_reads_the_counter_every_change_and_the_policy_once(
     make_client: Callable[..., TestClient], directory: Directory, issuer: DevIssuer
 ) -> None:
-    """Rules are cached (PASSGATE_LDAP_POLICY_CACHE_TTL), the failure counter never is."""
+    """Rules are cached (PASSGATE_LDAP_POLICY_CACHE_TTL), the failure counter never is.
+
+    A user's first change finds the entry with a search that reads the
+    counter too; later ones (the DN cached) read the entry itself.
+    """
     users = [directory.add_user() for _ in range(4)]
+    third = "Timed-Thr33-Passw0rd!"
     with make_client() as client:
-        before = reads(client)
+        before = operations(client)
         for user in users:
             token = user_token(issuer, user.user_id)
             assert change(client, user.user_id, user.password, NEW, token=token).status_code == 200
-        cached = reads(client) - before
-    with make_client(ldap_policy_cache_ttl=0) as client:
-        before = reads(client)
+        first = operations(client) - before
         for user in users:
             token = user_token(issuer, user.user_id)
-            response = change(client, user.user_id, NEW, "Timed-Thr33-Passw0rd!", token=token)
+            response = change(client, user.user_id, NEW, third, token=token)
             assert response.status_code == 200, response.text
-        uncached = reads(client) - before
-    assert cached == len(users) + 1  # each entry, and the one default policy once
-    assert uncached == 2 * len(users)
+        second = operations(client) - before - first
+    assert first == Counter(search=4, read=1)  # each entry found, the default policy read once
+    assert second == Counter(read=4)  # each entry's counter, the policy from the cache
+    with make_client(ldap_policy_cache_ttl=0) as client:
+        before = operations(client)
+        for user in users:
+            token = user_token(issuer, user.user_id)
+            response = change(client, user.user_id, third, NEW + "2", token=token)
+            assert response.status_code == 200, response.text
+        uncached = operations(client) - before
+    assert uncached == Counter(search=4, read=4)  # the policy on every change
+
+
+def test_a_counter_near_the_threshold_is_read_again_after_the_lookup(
+    make_client: Callable[..., TestClient], directory: Directory, issuer: DevIssuer
+) -> None:
+    """Attempts between the lookup and the entry's turn are not in the lookup's reading."""
+    user = directory.add_user()
+    assert not directory.can_bind(user.dn, WRONG)  # 1 of 5: 1 + 3 + 1 is not below 5
+    with make_client() as client:
+        before = operations(client)
+        token = user_token(issuer, user.user_id)
+        assert change(client, user.user_id, user.password, NEW, token=token).status_code == 200
+        assert operations(client) - before == Counter(search=1, read=2)  # policy, entry again
 
 
 def test_a_cached_policy_still_guards_against_failures_made_elsewhere(

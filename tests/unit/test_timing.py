@@ -11,6 +11,7 @@ import pytest
 
 from passgate.cli import main, worker_count, workers_option
 from passgate.directory.ldap_directory import RulesCache
+from passgate.policy.lockout import FailureState
 from passgate.server_protocol import CoalescingTransport
 from passgate.timing import Phases
 
@@ -167,3 +168,10 @@ def test_workers_auto_is_the_cpus_this_process_may_use() -> None:
     assert worker_count(workers_option("3")) == 3
     with pytest.raises(SystemExit):
         main(["serve", "--workers", "0"])
+
+
+def test_room_below_the_threshold() -> None:
+    assert FailureState(0, 5).has_room(3)  # 0 + 3 unseen + 1 more = 4 < 5
+    assert not FailureState(1, 5).has_room(3)
+    assert FailureState(7, 0).has_room(3)  # a directory that never locks
+    assert not FailureState(0, 50, locked=True).has_room(3)

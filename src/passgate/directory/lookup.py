@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import ldap3
@@ -27,6 +28,16 @@ from passgate.errors import AmbiguousUser, DirectoryUnavailable, PassgateError, 
 T = TypeVar("T")
 _SCOPES = {"base": ldap3.BASE, "one": ldap3.LEVEL, "sub": ldap3.SUBTREE}
 MAX_CACHED_DNS = 100_000
+# How long the lookup's read of an entry's failure counter stands in for the guard's own
+# read (the same change, a moment later; see LdapDirectory.failure_state).
+JUST_READ_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class JustRead:
+    dn: str
+    values: dict[str, list[str]]
+    at: float  # time.monotonic() when read
 
 
 class ServiceAccount:
@@ -130,6 +141,7 @@ class UserLookup:
         time_limit: int,
         dn_cache_ttl: float,
         name_attributes: tuple[str, ...],
+        reads_for_guard: tuple[str, ...] = (),
     ) -> None:
         self._service = service
         self._mapper = mapper
@@ -137,6 +149,8 @@ class UserLookup:
         self._time_limit = time_limit
         self._cache = DnCache(dn_cache_ttl)
         self._name_attributes = name_attributes
+        self._reads_for_guard = list(reads_for_guard) or [ldap3.NO_ATTRIBUTES]
+        self._just_read = threading.local()  # a change runs in one thread, start to end
 
     def user_dn_for(self, user_id: str, *, refresh: bool = False) -> str:
         return self._find_one(self._mapper.query_for_user_id(user_id), refresh)
@@ -149,32 +163,56 @@ class UserLookup:
             cached = self._cache.get(query)
             if cached is not None:
                 return cached
-        result, dns = self._service.run("user lookup", lambda conn: self._search(conn, query))
+        result, found = self._service.run("user lookup", lambda conn: self._search(conn, query))
         # Read after the connection went back: a refusal leaves it usable.
         results.check_lookup(result, base=query.scope == "base")
-        if not dns:
+        if not found:
             raise UserNotFound(f"no entry matches {query.filter}")
-        if len(dns) > 1:
-            raise AmbiguousUser(f"several entries match {query.filter}: {dns}")
+        if len(found) > 1:
+            raise AmbiguousUser(f"several entries match {query.filter}: {list(found)}")
         # The server's spelling, written one way: every later bind, read and log uses it.
-        dn = canonical_dn(dns[0])
+        [(server_dn, values)] = found.items()
+        dn = canonical_dn(server_dn)
         self._cache.put(query, dn)
+        if values is not None:
+            self._just_read.entry = JustRead(dn, values, time.monotonic())
         return dn
+
+    def just_read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
+        """The guard's attributes of ``dn`` if this thread's lookup read them a moment ago.
+
+        Given once: the next change reads again. Only what the lookup asked
+        for, and only within :data:`JUST_READ_SECONDS`.
+        """
+        entry: JustRead | None = getattr(self._just_read, "entry", None)
+        self._just_read.entry = None
+        if entry is None or entry.dn != dn or time.monotonic() - entry.at > JUST_READ_SECONDS:
+            return None
+        wanted = {a.lower() for a in attributes}
+        if not wanted <= {a.lower() for a in self._reads_for_guard}:
+            return None
+        return entry.values
 
     def _search(
         self, conn: ldap3.Connection, query: UserQuery
-    ) -> tuple[dict[str, object], list[str]]:
+    ) -> tuple[dict[str, object], dict[str, dict[str, list[str]] | None]]:
+        """The entries found (DN -> the guard's attributes, when the dialect lets it ask)."""
         with self._stopwatch.timed("search"):
             conn.search(
                 canonical_dn(query.base),  # e.g. a users DN "OU=Sales\\, EMEA,..."
                 query.filter,
                 search_scope=_SCOPES[query.scope],
-                attributes=[ldap3.NO_ATTRIBUTES],
+                attributes=self._reads_for_guard,
                 size_limit=2,  # two are enough to know it is ambiguous
                 time_limit=self._time_limit,
             )
-        dns = [r["dn"] for r in conn.response or [] if r.get("type") == "searchResEntry"]
-        return dict(conn.result), dns
+        reads = self._reads_for_guard[0] != ldap3.NO_ATTRIBUTES
+        found: dict[str, dict[str, list[str]] | None] = {}
+        for r in conn.response or []:
+            if r.get("type") == "searchResEntry":
+                raw = r.get("attributes", {}) if reads else None
+                found[r["dn"]] = None if raw is None else {k: all_values(v) for k, v in raw.items()}
+        return dict(conn.result), found
 
     def names_of(self, dn: str) -> list[str]:
         """The entry's username (from its RDN when that is the username attribute) and

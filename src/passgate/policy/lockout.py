@@ -36,6 +36,12 @@ class FailureState:
         """Whether a single further failure could reach the threshold."""
         return self.max_failures > 0 and self.failures + 1 >= self.max_failures
 
+    def has_room(self, failures: int) -> bool:
+        """Whether this many more failures, and one after them, stay below the threshold."""
+        if self.locked:
+            return False
+        return self.max_failures <= 0 or self.failures + failures + 1 < self.max_failures
+
     def retry_after(self, fallback: float) -> int:
         """Whole seconds to wait before a failure could no longer lock (at least 1)."""
         wait = self.resets_in if self.resets_in is not None else fallback

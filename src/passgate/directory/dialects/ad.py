@@ -79,6 +79,8 @@ def domain_of(dn: str) -> str | None:
 
 
 class ActiveDirectoryDialect(Dialect):
+    # msDS-ResultantPSO is constructed: a subtree search does not return it.
+    lookup_reads_for_guard: ClassVar[tuple[str, ...]] = ()
     facts: ClassVar[VendorFacts] = VendorFacts(
         vendor="ad",
         display_name="Active Directory or Samba AD",

@@ -45,6 +45,12 @@ class Dialect:
         policy_control_oid=ppolicy.OID,
     )
 
+    # The entry's own attributes read_failure_state asks for, which a subtree search
+    # returns as a base read would: the lookup that finds the entry reads them too.
+    # Empty: the guard always reads the entry itself (AD's msDS-ResultantPSO is a
+    # constructed attribute, returned by base-scope reads only).
+    lookup_reads_for_guard: ClassVar[tuple[str, ...]] = PPOLICY_STATE_ATTRIBUTES
+
     def __init__(self) -> None:
         self.use_password_modify = True
 
