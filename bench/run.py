@@ -623,9 +623,10 @@ def main(argv: list[str] | None = None) -> int:
     print(versions_line())
     durability = "nosync" if args.nosync else "fsync (default durability)"
     print(f"slapd: {durability}, database on {filesystem_of(server.workdir)}")
+    limiter = "memory://" if args.workers == "1" else "redis:// (a local redis-server)"
     print(
         f"passgate serve --workers {args.workers}: default settings, access log on (to a file), "
-        "PASSGATE_SERVER_TIMING=true"
+        f"PASSGATE_SERVER_TIMING=true, PASSGATE_LIMITER_URL={limiter}"
     )
     print(
         f"{len(users)} users (one token each), {args.changes} changes per mode and level "
@@ -637,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[tuple[str, int], Result] = {}
     rss: list[tuple[str, float]] = []
     serve_args = ["--workers", args.workers]
+    redis = None
     try:
         with tempfile.TemporaryDirectory(prefix="passgate-bench-") as tmp:
             workdir = Path(tmp)
@@ -645,6 +647,11 @@ def main(argv: list[str] | None = None) -> int:
                 **seed.passgate_settings(server.url, issuer.issuer, key_file),
                 "server_timing": "true",
             }
+            if args.workers != "1":  # several workers share one limiter, or serve refuses
+                from tests.servers.redis_server import RedisServer
+
+                redis = RedisServer().start()
+                settings["limiter_url"] = redis.url
             served = passgate_serve(
                 serve_args, settings, workdir, workdir / "passgate.log", discard_stdout=True
             )
@@ -695,6 +702,8 @@ def main(argv: list[str] | None = None) -> int:
                     rss.append((f"after {long_run.changes} more at c={n}", rss_mb(process.pid)))
     finally:
         server.stop()
+        if redis is not None:
+            redis.stop()
 
     print(
         "\ncpu ms: CPU per change of the side doing the work: the bench process (the LDAP "
