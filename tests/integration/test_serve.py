@@ -50,16 +50,16 @@ def test_serve_with_workers_and_a_shared_limiter(
     assert log.read_text().count("Started server process") == max(expected, 1)
 
 
-def test_workers_without_a_shared_limiter_are_refused(
-    tmp_path: Path, public_key_file: Path
-) -> None:
-    """Each process would serialise attempts on its own: the lockout guard could be raced."""
+def serve_with_workers(
+    tmp_path: Path, public_key_file: Path, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``passgate serve --workers 2`` in front of nothing, expected to refuse at start."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PASSGATE_")}
     settings = seed.passgate_settings(
         "ldap://127.0.0.1:1", "https://sso.example.test", public_key_file
     )
-    env.update({f"PASSGATE_{k.upper()}": str(v) for k, v in settings.items()})
-    result = subprocess.run(
+    env.update({f"PASSGATE_{k.upper()}": str(v) for k, v in {**settings, **extra}.items()})
+    return subprocess.run(
         [sys.executable, "-m", "passgate", "serve", "--workers", "2"],
         env=env,
         cwd=tmp_path,
@@ -67,6 +67,13 @@ def test_workers_without_a_shared_limiter_are_refused(
         text=True,
         timeout=30,
     )
+
+
+def test_workers_without_a_shared_limiter_are_refused(
+    tmp_path: Path, public_key_file: Path
+) -> None:
+    """Each process would serialise attempts on its own: the lockout guard could be raced."""
+    result = serve_with_workers(tmp_path, public_key_file)
     assert result.returncode == 2
     assert "PASSGATE_LIMITER_URL=redis://" in result.stderr
 
@@ -100,19 +107,8 @@ def test_passgate_serve_that_cannot_start_says_why(
 
 
 def test_metrics_port_is_refused_with_workers(tmp_path: Path, public_key_file: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PASSGATE_")}
-    settings = seed.passgate_settings(
-        "ldap://127.0.0.1:1", "https://sso.example.test", public_key_file
-    )
-    env.update({f"PASSGATE_{k.upper()}": str(v) for k, v in settings.items()})
-    env["PASSGATE_METRICS_PORT"] = "9100"
-    result = subprocess.run(
-        [sys.executable, "-m", "passgate", "serve", "--workers", "2"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
+    result = serve_with_workers(
+        tmp_path, public_key_file, metrics_port="9100", limiter_url="redis://127.0.0.1:1/0"
     )
     assert result.returncode == 2
     assert "PASSGATE_METRICS_PORT" in result.stderr

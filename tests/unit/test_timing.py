@@ -14,6 +14,7 @@ from passgate.directory.ldap_directory import RulesCache
 from passgate.policy.lockout import FailureState
 from passgate.server_protocol import CoalescingTransport
 from passgate.timing import Phases
+from tests.unit.test_directory_parts import Clock
 
 
 def test_a_phase_that_runs_twice_adds_up_and_the_header_ends_with_the_total() -> None:
@@ -66,14 +67,6 @@ def test_entering_counts_a_refused_entry() -> None:
     with pytest.raises(PermissionError), phases.entering("bind", refused()):
         pass
     assert "bind" in phases.spent
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_rules_are_read_once_per_ttl_and_keyed_by_entry_and_attributes() -> None:
