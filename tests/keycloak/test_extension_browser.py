@@ -6,8 +6,8 @@ pointed at a passgate in a thread (``extension_site.py``). People sign in at
 Keycloak's own login page with a pending Update Password; the extension's
 form asks for the current password and the new one twice, and passgate's
 answer is its message: the directory's rule with its limit, a wrong current
-password on its field, the limiter's wait, a locked account's helpdesk,
-passgate being down. The directory is then read as its admin: the new
+password on its field, the limiter's wait, a locked account's and an expired
+password's helpdesk, passgate being down. The directory is then read as its admin: the new
 password was set by the person's own bind (``modifiersName``) and went into
 ``pwdHistory``. axe-core checks the form; Keycloak's log never holds a
 password or the API key. Skipped locally without Keycloak, Maven, Chromium
@@ -25,6 +25,7 @@ from typing import Any
 import ldap3
 import pytest
 
+from passgate.dev import seed
 from passgate.dev.keycloak import Keycloak
 from passgate.dev.process import free_port
 from passgate.dev.slapd import Slapd
@@ -325,6 +326,30 @@ def test_a_locked_account_is_told_whom_to_ask(
         f"Please contact {HELPDESK}."
     )
     assert_accessible(page, "locked")
+    assert site.pending(person.uid) == [ACTION]
+
+
+def test_an_expired_password_is_said_on_its_field_with_whom_to_ask(
+    site: ExtensionSite,
+    new_page: Callable[..., Page],
+    add_person: PersonFactory,
+    directory: Directory,
+) -> None:
+    person = add_person()
+    site.require(person.uid)
+    page = new_page()
+    sign_in(page, site, person.uid, person.password)
+    # Now under a policy whose passwords last a day, changed long ago: OpenLDAP refuses the
+    # bind, so passgate cannot change it as the person (5025).
+    directory.replace(person.dn, "pwdPolicySubentry", seed.EXPIRING_POLICY_DN)
+    directory.replace(person.dn, "pwdChangedTime", "20000101000000Z", relax=True)
+
+    submit(page, person.password, NEW_PASSWORD)
+
+    assert field_error(page, "password-current") == (
+        f"Your current password has expired and cannot be used here. Please contact {HELPDESK}."
+    )
+    assert_accessible(page, "expired")
     assert site.pending(person.uid) == [ACTION]
 
 
