@@ -51,6 +51,17 @@ public record PassgateSettings(
                 !"false".equalsIgnoreCase(trim(c.get(REPLACE_UPDATE_PASSWORD))));
     }
 
+    /** The settings without the key (a record would print every component). */
+    @Override
+    public String toString() {
+        return "PassgateSettings[baseUrl=" + baseUrl
+                + ", apiKey=" + (apiKeyReference == null ? "unset" : "[REDACTED]")
+                + ", userIdAttribute=" + userIdAttribute
+                + ", timeout=" + timeout
+                + ", forwardClientAddress=" + forwardClientAddress
+                + ", replaceUpdatePassword=" + replaceUpdatePassword + "]";
+    }
+
     /** Whether there is enough to call passgate at all. */
     public boolean complete() {
         return baseUrl != null && apiKeyReference != null;
