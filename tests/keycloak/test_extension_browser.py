@@ -307,6 +307,34 @@ def test_the_last_straw_guard_refuses_before_any_bind_that_could_lock_the_accoun
     assert site.pending(person.uid) == [ACTION]
 
 
+def test_the_longest_length_and_the_minimum_age_are_said_with_their_limits(
+    site: ExtensionSite,
+    new_page: Callable[..., Page],
+    add_person: PersonFactory,
+    directory: Directory,
+) -> None:
+    person = add_person()
+    site.require(person.uid)
+    page = new_page()
+    sign_in(page, site, person.uid, person.password)
+
+    directory.replace(person.dn, "pwdPolicySubentry", seed.MAX_LENGTH_POLICY_DN)
+    submit(page, person.password, "A-much-too-long-Passw0rd!")  # 25 > 20
+    assert field_error(page, "password-new") == ("The new password must be at most 20 characters.")
+
+    # The password was changed a minute ago; this policy wants an hour between changes.
+    directory.replace(person.dn, "pwdPolicySubentry", seed.MIN_AGE_POLICY_DN)
+    changed = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).strftime("%Y%m%d%H%M%SZ")
+    directory.replace(person.dn, "pwdChangedTime", changed, relax=True)
+    submit(page, person.password, NEW_PASSWORD)
+    assert field_error(page, "password-new") == (
+        "Your password was changed too recently: it can be changed again 1 hour after the "
+        "last change."
+    )
+    assert site.pending(person.uid) == [ACTION]
+    assert directory.can_bind(person.dn, person.password)
+
+
 def test_a_locked_account_is_told_whom_to_ask(
     site: ExtensionSite,
     new_page: Callable[..., Page],
