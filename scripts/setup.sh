@@ -9,6 +9,9 @@
 # work tree), Debian's chromium and axe-core (npm) for the self-service
 # page's browser tests, and a virtualenv in .venv with passgate and its test
 # tools from PyPI.
+# The test path also builds passgate's Keycloak extension (integrations/keycloak)
+# once with Maven, online, which fetches its build dependencies into ~/.m2; the
+# tests rebuild it offline (mvn -o) when a source is newer than the jar.
 # Safe to run again. PASSGATE_SETUP_MINIMAL=1 skips 389-DS and Samba.
 # Keycloak (and Java, Maven, unzip for it) is fetched on the test path, and on
 # the demo path (PASSGATE_SETUP_MINIMAL=1, scripts/dev.sh) only with
@@ -123,4 +126,16 @@ if [ "$(cat "$keycloak_home/.passgate-built" 2>/dev/null)" != "$build_options" ]
     "$keycloak_home/bin/kc.sh" build $build_options >"$keycloak_home/build.log" 2>&1 \
         || { cat "$keycloak_home/build.log" >&2; exit 1; }
     echo "$build_options" >"$keycloak_home/.passgate-built"
+fi
+
+# passgate's Keycloak extension: built here once, online, so that Maven fetches
+# Keycloak's SPI jars and its own plugins from Maven Central; the tests build it
+# again offline (mvn -o) whenever a source is newer than the jar, and give it a
+# Keycloak home of its own (src/passgate/dev/keycloak_extension.py).
+[ "${PASSGATE_SETUP_MINIMAL:-0}" != 1 ] || exit 0
+extension=integrations/keycloak
+jar="$extension/target/passgate-keycloak.jar"
+if [ ! -f "$jar" ] || [ -n "$(find "$extension/pom.xml" "$extension/src" -newer "$jar" -print -quit)" ]; then
+    echo "setup: building the Keycloak extension with Maven"
+    (cd "$extension" && mvn -q -B package)
 fi

@@ -1,8 +1,16 @@
 """A real Keycloak for the session, federated to the suite's slapd, and passgate behind it.
 
 The realm is ``deploy/keycloak/passgate-realm.json``, imported with its
-placeholders pointing at the session's slapd. Keycloak is skipped locally
-when set-up has not fetched it, and fails the run under ``CI=true``.
+placeholders pointing at the session's slapd. The server runs from a copy of
+the pinned distribution with passgate's own extension (``integrations/keycloak``)
+in ``providers/``, built by :mod:`passgate.dev.keycloak_extension`, so one
+Keycloak start serves every test here; the extension does nothing until a
+test registers and configures its required action
+(``tests/keycloak/test_extension_browser.py``). Keycloak believes
+``X-Forwarded-For`` (``--proxy-headers=xforwarded``) so a test can give a
+browser an address of its own. Keycloak is skipped locally when set-up has
+not fetched it (or Maven cannot build the extension), and fails the run under
+``CI=true``.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from passgate.app import create_app
 from passgate.config import load_settings
 from passgate.dev import seed
 from passgate.dev.keycloak import Keycloak, KeycloakUnavailable, realm_file
+from passgate.dev.keycloak_extension import build_jar, extension_home
 from passgate.dev.slapd import Slapd
 from tests.conftest import Directory, started
 
@@ -108,9 +117,14 @@ def header(token: str) -> dict[str, Any]:
     return decoded
 
 
+def start_keycloak_with_extension() -> Keycloak:
+    home = extension_home(build_jar())
+    return Keycloak(home=home, extra_args=("--proxy-headers=xforwarded",)).start()
+
+
 @pytest.fixture(scope="session")
 def keycloak_server() -> Iterator[Keycloak]:
-    server = started(Keycloak().start, KeycloakUnavailable, "Keycloak")
+    server = started(start_keycloak_with_extension, KeycloakUnavailable, "Keycloak")
     yield server
     server.stop()
 

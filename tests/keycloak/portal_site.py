@@ -169,3 +169,15 @@ def launch_browser() -> tuple[Any, Any]:
         playwright.stop()
         raise
     return playwright, browser
+
+
+def assert_accessible(page: Any, state: str) -> None:
+    """axe-core on the page as it is: no serious or critical violation."""
+    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")  # DevTools evaluation: CSP allows it
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"{state}: " + "; ".join(bad)

@@ -24,13 +24,13 @@ from passgate.portal.session import TOKEN_COOKIE
 from tests.conftest import Directory, started
 from tests.keycloak.conftest import KeycloakRealm
 from tests.keycloak.portal_site import (
-    AXE,
     HELPDESK,
     JWT,
     SCREENSHOTS,
     BrowserUnavailable,
     ForeignSite,
     PortalSite,
+    assert_accessible,
     launch_browser,
     start_portal,
 )
@@ -101,18 +101,6 @@ def submit(page: Page, current: str, new: str, confirm: str | None = None) -> An
         page.click("form.change button[type=submit]")
     page.wait_for_load_state()
     return answer.value
-
-
-def assert_accessible(page: Page, state: str) -> None:
-    """axe-core on the page as it is: no serious or critical violation."""
-    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")  # DevTools evaluation: CSP allows it
-    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert not bad, f"{state}: " + "; ".join(bad)
 
 
 def screenshot(page: Page, name: str) -> None:

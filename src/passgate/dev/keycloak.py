@@ -156,6 +156,7 @@ class Keycloak(LocalServer):
     port: int = 0
     management_port: int = 0
     ready_within: float = 240.0
+    extra_args: tuple[str, ...] = ()  # more ``kc.sh start`` options
     workdir: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     started_in: float = 0.0
@@ -212,6 +213,7 @@ class Keycloak(LocalServer):
             f"-Dquarkus.transaction-manager.object-store.directory={self.workdir / 'tx'}",
             # Java's own scratch files (Vert.x cache...) go with the rest, not to /tmp.
             f"-Djava.io.tmpdir={self.workdir}",
+            *self.extra_args,
         ]
         began = time.monotonic()
         try:

@@ -1,0 +1,214 @@
+package dev.passgate.keycloak;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The client against a small local HTTP server standing in for passgate. */
+class PassgateClientTest {
+
+    private static final String KEY = "the-api-key-0123456789";
+    private static final String USER_ID = "64b7f0c2a1d3e4f5a6b7c8d1";
+    private static final String OLD = "Old-Passw0rd!";
+    private static final String NEW = "New-Passw0rd-42!";
+
+    private HttpServer server;
+    private final List<Map<String, String>> seen = new CopyOnWriteArrayList<>();
+    private final List<String> bodies = new CopyOnWriteArrayList<>();
+    private final List<String> logged = new CopyOnWriteArrayList<>();
+    private final Handler capture =
+            new Handler() {
+                @Override
+                public void publish(LogRecord record) {
+                    logged.add(String.valueOf(record.getMessage()) + " " + List.of(
+                            record.getParameters() == null ? new Object[0] : record.getParameters()));
+                }
+
+                @Override
+                public void flush() {}
+
+                @Override
+                public void close() {}
+            };
+    private int status;
+    private String answer;
+    private Map<String, String> headers = Map.of();
+
+    @BeforeEach
+    void start() throws IOException {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext(
+                "/",
+                exchange -> {
+                    seen.add(
+                            Map.of(
+                                    "path", exchange.getRequestURI().toString(),
+                                    "key", String.valueOf(exchange.getRequestHeaders().getFirst("X-API-Key")),
+                                    "xff", String.valueOf(exchange.getRequestHeaders().getFirst("X-Forwarded-For"))));
+                    bodies.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+                    byte[] body = answer.getBytes(StandardCharsets.UTF_8);
+                    headers.forEach((k, v) -> exchange.getResponseHeaders().add(k, v));
+                    exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+                    try (OutputStream out = exchange.getResponseBody()) {
+                        out.write(body);
+                    }
+                });
+        server.start();
+        Logger.getLogger(PassgateClient.class.getName()).addHandler(capture);
+    }
+
+    @AfterEach
+    void stop() {
+        Logger.getLogger(PassgateClient.class.getName()).removeHandler(capture);
+        server.stop(0);
+        for (String line : logged) {
+            assertFalse(line.contains(KEY) || line.contains(OLD) || line.contains(NEW), line);
+        }
+    }
+
+    private PassgateSettings settings(String url, boolean forward) {
+        return PassgateSettings.from(
+                Map.of(
+                        PassgateSettings.URL, url,
+                        PassgateSettings.API_KEY, "unused: the key is passed resolved",
+                        PassgateSettings.TIMEOUT, "5",
+                        PassgateSettings.FORWARD_CLIENT_ADDRESS, Boolean.toString(forward)));
+    }
+
+    private String url() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/";
+    }
+
+    private ChangeOutcome change(int status, String answer, Map<String, String> headers) {
+        this.status = status;
+        this.answer = answer;
+        this.headers = headers;
+        return PassgateClient.create()
+                .changePassword(settings(url(), true), KEY, USER_ID, OLD, NEW, "10.1.2.3");
+    }
+
+    @Test
+    void aChangeSendsTheKeyTheBodyAndThePersonsAddress() {
+        ChangeOutcome outcome =
+                change(200, "{\"status\": true, \"data\": {\"passwordChanged\": \"OK\"}}", Map.of());
+        assertEquals(ChangeOutcome.Kind.CHANGED, outcome.kind());
+        assertEquals("/v1/users/" + USER_ID + "/change-password", seen.get(0).get("path"));
+        assertEquals(KEY, seen.get(0).get("key"));
+        assertEquals("10.1.2.3", seen.get(0).get("xff"));
+        assertEquals(
+                "{\"oldPassword\":\"" + OLD + "\",\"newPassword\":\"" + NEW + "\"}", bodies.get(0));
+    }
+
+    @Test
+    void noAddressIsForwardedWhenSwitchedOff() {
+        status = 200;
+        answer = "{}";
+        PassgateClient.create()
+                .changePassword(settings(url(), false), KEY, USER_ID, OLD, NEW, "10.1.2.3");
+        assertEquals("null", seen.get(0).get("xff"));
+    }
+
+    @Test
+    void aPolicyRefusalKeepsItsReason() {
+        ChangeOutcome outcome =
+                change(
+                        400,
+                        "{\"status\": false, \"error\": {\"code\": 5024, \"message\": \"New password"
+                                + " rejected by password policy\", \"details\": [{\"field\": \"newPassword\","
+                                + " \"reason\": \"passwordInHistory\", \"message\": \"...\"}]}}",
+                        Map.of());
+        assertEquals(ChangeOutcome.Kind.POLICY_REJECTED, outcome.kind());
+        assertEquals(5024, outcome.code());
+        assertEquals("newPassword", outcome.field());
+        assertEquals("passwordInHistory", outcome.reason());
+    }
+
+    @Test
+    void tooManyAttemptsCarriesTheWait() {
+        ChangeOutcome outcome =
+                change(
+                        429,
+                        "{\"status\": false, \"error\": {\"code\": 4029, \"message\": \"Too many attempts\"}}",
+                        Map.of("Retry-After", "893"));
+        assertEquals(ChangeOutcome.Kind.TOO_MANY_ATTEMPTS, outcome.kind());
+        assertEquals(893, outcome.retryAfterSeconds());
+    }
+
+    @Test
+    void eachContractCodeHasItsKind() {
+        Map<Integer, ChangeOutcome.Kind> kinds =
+                Map.of(
+                        5023, ChangeOutcome.Kind.INCORRECT_PASSWORD,
+                        5025, ChangeOutcome.Kind.PASSWORD_EXPIRED,
+                        5026, ChangeOutcome.Kind.ACCOUNT_LOCKED,
+                        5030, ChangeOutcome.Kind.DIRECTORY_UNAVAILABLE,
+                        1001, ChangeOutcome.Kind.INVALID,
+                        4001, ChangeOutcome.Kind.MISCONFIGURED,
+                        4003, ChangeOutcome.Kind.MISCONFIGURED,
+                        3001, ChangeOutcome.Kind.MISCONFIGURED,
+                        5000, ChangeOutcome.Kind.UNAVAILABLE);
+        kinds.forEach(
+                (code, kind) ->
+                        assertEquals(
+                                kind,
+                                change(400, "{\"status\": false, \"error\": {\"code\": " + code + "}}", Map.of())
+                                        .kind(),
+                                "code " + code));
+    }
+
+    @Test
+    void anAnswerThatIsNotPassgatesIsUnavailable() {
+        assertEquals(
+                ChangeOutcome.Kind.UNAVAILABLE,
+                change(502, "<html>Bad gateway</html>", Map.of()).kind());
+        assertEquals(ChangeOutcome.Kind.UNAVAILABLE, change(500, "", Map.of()).kind());
+    }
+
+    @Test
+    void aRedirectIsNotFollowedSoTheKeyGoesNowhereElse() {
+        ChangeOutcome outcome = change(307, "", Map.of("Location", url() + "elsewhere"));
+        assertEquals(ChangeOutcome.Kind.UNAVAILABLE, outcome.kind());
+        assertEquals(1, seen.size());
+    }
+
+    @Test
+    void nobodyListeningIsUnavailable() {
+        server.stop(0);
+        ChangeOutcome outcome =
+                PassgateClient.create()
+                        .changePassword(settings(url(), true), KEY, USER_ID, OLD, NEW, null);
+        assertEquals(ChangeOutcome.Kind.UNAVAILABLE, outcome.kind());
+        assertEquals(0, outcome.status());
+        assertNull(outcome.reason());
+        assertTrue(logged.stream().anyMatch(line -> line.contains("did not answer")), logged.toString());
+    }
+
+    @Test
+    void thePolicyIsReadForTheUser() {
+        status = 200;
+        answer = "{\"status\": true, \"data\": {\"minLength\": 10, \"history\": 3}}";
+        var policy =
+                PassgateClient.create().policy(settings(url(), true), KEY, USER_ID, "10.1.2.3");
+        assertTrue(policy.isPresent());
+        assertEquals(10, policy.get().path("minLength").asInt());
+        assertEquals("/v1/password-policy?userId=" + USER_ID, seen.get(0).get("path"));
+        assertEquals(KEY, seen.get(0).get("key"));
+    }
+}
