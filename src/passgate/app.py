@@ -232,9 +232,10 @@ def _routed(lifespan: Lifespan[FastAPI] | None = None) -> FastAPI:
         # FastAPI would otherwise ask the tracer, meter and logger providers on every request.
         telemetry=NO_TELEMETRY,
     )
-    app.include_router(routes_ops.router)
+    # The change endpoints first: FastAPI tries routers in order, on every request.
     app.include_router(routes_v1.router)
     app.include_router(routes_workspace.router)
+    app.include_router(routes_ops.router)
     openapi.drop_validation_422(app)
     return app
 

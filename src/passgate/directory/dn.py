@@ -160,10 +160,13 @@ def format_dn(rdns: list[RDN]) -> str:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_dn(dn: str) -> str:
     """The same DN, escaped one way (what passgate binds, searches and logs with).
 
     A DN this module cannot read is returned as it came: the server wrote it.
+    Every lookup writes its search base and the entry it found this way: the
+    last few thousand are remembered (a pure function of the string).
     """
     try:
         return format_dn(parse_dn(dn))
