@@ -142,7 +142,8 @@ class PasswordService:
             dn = find_dn(False)
         try:
             try:
-                with self._limiter.attempt(dn_key(dn), address):  # alone, counted per entry
+                attempt = self._limiter.attempt(dn_key(dn), address)  # alone, counted per entry
+                with phases.entering("limiter", attempt, leaving=True):
                     try:
                         self._set(dn, old, new, phases)
                     except IncorrectOldPassword:
@@ -156,7 +157,8 @@ class PasswordService:
             except _Moved as moved:
                 log.info("the entry moved from %s to %s", dn, moved.dn)
                 dn = moved.dn
-                with self._limiter.attempt(dn_key(dn), address):  # alone, counted per entry
+                attempt = self._limiter.attempt(dn_key(dn), address)  # alone, counted per entry
+                with phases.entering("limiter", attempt, leaving=True):
                     self._set(dn, old, new, phases)
         except PasswordPolicyRejected as refusal:
             if refusal.message:

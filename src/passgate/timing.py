@@ -5,7 +5,8 @@ A change request is timed in phases, in the order they run:
 - ``auth``: the credential read and verified (a cached token is cheap);
 - ``body``: the body read and checked;
 - ``queue``: waiting for a free thread (the hand-off from the event loop);
-- ``limiter``: the address budget and the entry's attempt (Redis, if shared);
+- ``limiter``: the address budget, taking the entry's turn and recording how
+  the attempt ended (Redis, if shared);
 - ``lookup``: userId (or username) to DN, from the cache or a search;
 - ``guard``: the last-straw read of the entry's failure counter;
 - ``bind``: the bind as the user with the old password;
@@ -47,13 +48,16 @@ class Phases:
     def timed(self, name: str) -> _Timed:
         return _Timed(self.spent, name)
 
-    def entering(self, name: str, manager: AbstractContextManager[T]) -> _TimedEntry[T]:
+    def entering(
+        self, name: str, manager: AbstractContextManager[T], *, leaving: bool = False
+    ) -> _TimedEntry[T]:
         """``manager`` itself, with the time its ``__enter__`` takes counted as ``name``.
 
         For a phase that ends where a block begins: ``with
         phases.entering("bind", directory.bound_as(dn, old)) as bound:``.
+        ``leaving``: its ``__exit__`` counts too (the limiter records the outcome there).
         """
-        return _TimedEntry(self.spent, name, manager)
+        return _TimedEntry(self.spent, name, manager, leaving)
 
     def add(self, name: str, seconds: float) -> None:
         self.spent[name] = self.spent.get(name, 0.0) + seconds
@@ -97,12 +101,19 @@ class _Timed:
 class _TimedEntry(Generic[T]):
     """Another context manager, whose entry alone is timed."""
 
-    __slots__ = ("_manager", "_name", "_spent")
+    __slots__ = ("_leaving", "_manager", "_name", "_spent")
 
-    def __init__(self, spent: dict[str, float], name: str, manager: AbstractContextManager[T]):
+    def __init__(
+        self,
+        spent: dict[str, float],
+        name: str,
+        manager: AbstractContextManager[T],
+        leaving: bool = False,
+    ) -> None:
         self._spent = spent
         self._name = name
         self._manager = manager
+        self._leaving = leaving
 
     def __enter__(self) -> T:
         start = perf_counter()
@@ -117,4 +128,10 @@ class _TimedEntry(Generic[T]):
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> bool | None:
-        return self._manager.__exit__(kind, error, trace)
+        if not self._leaving:
+            return self._manager.__exit__(kind, error, trace)
+        start = perf_counter()
+        try:
+            return self._manager.__exit__(kind, error, trace)
+        finally:
+            self._spent[self._name] = self._spent.get(self._name, 0.0) + perf_counter() - start

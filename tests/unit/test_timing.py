@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -168,3 +169,15 @@ def test_room_below_the_threshold() -> None:
     assert not FailureState(1, 5).has_room(3)
     assert FailureState(7, 0).has_room(3)  # a directory that never locks
     assert not FailureState(0, 50, locked=True).has_room(3)
+
+
+def test_leaving_counts_the_exit_of_a_block_too() -> None:
+    @contextlib.contextmanager
+    def slot() -> Iterator[None]:
+        yield
+        time.sleep(0.01)  # recording the outcome
+
+    phases = Phases()
+    with phases.entering("limiter", slot(), leaving=True):
+        pass
+    assert phases.spent["limiter"] >= 0.01
