@@ -5,36 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from passgate.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from passgate.config import HttpSettings
-
-
-def server_options(http: HttpSettings) -> dict[str, Any]:
-    """What every ``uvicorn.run`` of passgate passes (``serve``, its workers, ``dev``).
-
-    ``proxy_headers`` off: uvicorn would otherwise rewrite the client address
-    from ``X-Forwarded-For`` for any peer in ``forwarded_allow_ips``
-    (127.0.0.1 by default) before passgate sees it;
-    ``PASSGATE_TRUSTED_PROXIES`` is the only authority on that header.
-    ``http``: httptools with a bound on the request head (see
-    :mod:`passgate.server_protocol`).
-    """
-    from passgate.server_protocol import BoundedHeadProtocol
-
-    return {
-        "http": BoundedHeadProtocol,
-        "log_config": None,
-        "server_header": False,
-        "proxy_headers": False,
-        "timeout_keep_alive": http.keep_alive_timeout,
-        "limit_concurrency": http.limit_concurrency,
-        "timeout_graceful_shutdown": http.graceful_shutdown_timeout,
-    }
 
 
 def workers_option(text: str) -> int | str:
@@ -63,6 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
     from passgate.app import create_app
     from passgate.config import load_settings
     from passgate.logging_setup import configure_logging
+    from passgate.server_protocol import server_options
 
     configure_logging(args.log_level)
     try:

@@ -1,4 +1,8 @@
-"""uvicorn's httptools protocol with a bound on a request's head.
+"""How passgate runs uvicorn: its options, and its httptools protocol made stricter and leaner.
+
+- :func:`server_options`: what every ``uvicorn.run`` of passgate passes.
+- :class:`BoundedHeadProtocol`: a bound on a request's head, below.
+- :class:`CoalescingTransport`: a response's head and body in one socket write.
 
 httptools has no limit on the request line and headers, and glues a header
 value together from the pieces that arrive (a ``bytes +=`` per read): a
@@ -13,9 +17,12 @@ itself, above 16 KiB (see :mod:`passgate.api.callers`).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+if TYPE_CHECKING:
+    from passgate.config import HttpSettings
 
 MAX_HEAD_BYTES = 64 * 1024
 
@@ -97,3 +104,24 @@ class CoalescingTransport:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
+
+
+def server_options(http: HttpSettings) -> dict[str, Any]:
+    """What every ``uvicorn.run`` of passgate passes (``serve``, its workers, ``dev``).
+
+    ``proxy_headers`` off: uvicorn would otherwise rewrite the client address
+    from ``X-Forwarded-For`` for any peer in ``forwarded_allow_ips``
+    (127.0.0.1 by default) before passgate sees it;
+    ``PASSGATE_TRUSTED_PROXIES`` is the only authority on that header.
+    ``http``: httptools with a bound on the request head (see
+    :mod:`passgate.server_protocol`).
+    """
+    return {
+        "http": BoundedHeadProtocol,
+        "log_config": None,
+        "server_header": False,
+        "proxy_headers": False,
+        "timeout_keep_alive": http.keep_alive_timeout,
+        "limit_concurrency": http.limit_concurrency,
+        "timeout_graceful_shutdown": http.graceful_shutdown_timeout,
+    }

@@ -203,10 +203,10 @@ def run_demo(host: str = "127.0.0.1", port: int = 8080, keycloak: bool = False) 
     import uvicorn
 
     from passgate.app import create_app
-    from passgate.cli import server_options
     from passgate.config import load_settings
     from passgate.dev.keycloak import Keycloak, KeycloakUnavailable, realm_file
     from passgate.logging_setup import configure_logging
+    from passgate.server_protocol import server_options
 
     configure_logging()
     workdir = Path(tempfile.mkdtemp(prefix="passgate-dev-"))
