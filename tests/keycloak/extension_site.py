@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.server
 import json
 import secrets
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,37 +28,19 @@ from passgate.config import load_settings
 from passgate.dev.process import free_port
 from passgate.dev.slapd import Slapd
 from tests.keycloak.conftest import KeycloakRealm, passgate_settings
-from tests.keycloak.portal_site import HELPDESK, serve_in_thread
+from tests.keycloak.portal_site import HELPDESK, OnePage, serve_in_thread
 
 ACTION = "passgate-update-password"
 API_KEY_NAME = "keycloak-extension"
 CLIENT_ID = "password-portal"
 
 
-class Landing:
+class Landing(OnePage):
     """The application's redirect URI: answers every GET with a small page."""
 
     def __init__(self) -> None:
         page = b"<!doctype html><html lang=en><title>Signed in</title><h1>Signed in</h1></html>"
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(page)))
-                self.end_headers()
-                self.wfile.write(page)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/callback"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(page, path="/callback")
 
 
 @dataclass

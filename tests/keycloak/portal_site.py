@@ -114,18 +114,10 @@ def start_portal(realm: KeycloakRealm, slapd: Slapd) -> Iterator[PortalSite]:
         served.stop()
 
 
-class ForeignSite:
-    """Another origin (``localhost`` rather than ``127.0.0.1``): a page with a form to the portal."""
+class OnePage:
+    """A loopback HTTP server answering every GET with one HTML page, until closed."""
 
-    def __init__(self, target: str) -> None:
-        page = (
-            "<!doctype html><html lang=en><title>elsewhere</title>"
-            f'<form method=post action="{target}">'
-            '<input name=csrf value=guessed><input name=current value="x">'
-            '<input name=new value="Evil-Passw0rd-123"><input name=confirm value="Evil-Passw0rd-123">'
-            "<button id=go>Win a prize</button></form></html>"
-        ).encode()
-
+    def __init__(self, page: bytes, host: str = "127.0.0.1", path: str = "/") -> None:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 self.send_response(200)
@@ -138,12 +130,26 @@ class ForeignSite:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://localhost:{self.httpd.server_address[1]}/"
+        self.url = f"http://{host}:{self.httpd.server_address[1]}{path}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class ForeignSite(OnePage):
+    """Another origin (``localhost`` rather than ``127.0.0.1``): a page with a form to the portal."""
+
+    def __init__(self, target: str) -> None:
+        page = (
+            "<!doctype html><html lang=en><title>elsewhere</title>"
+            f'<form method=post action="{target}">'
+            '<input name=csrf value=guessed><input name=current value="x">'
+            '<input name=new value="Evil-Passw0rd-123"><input name=confirm value="Evil-Passw0rd-123">'
+            "<button id=go>Win a prize</button></form></html>"
+        ).encode()
+        super().__init__(page, host="localhost")
 
 
 def launch_browser() -> tuple[Any, Any]:

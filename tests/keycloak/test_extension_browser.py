@@ -108,6 +108,24 @@ def sign_in(page: Page, site: ExtensionSite, uid: str, password: str) -> SignIn:
     return request
 
 
+AtTheForm = Callable[[], tuple[Any, Page, SignIn]]
+
+
+@pytest.fixture
+def at_the_form(
+    site: ExtensionSite, new_page: Callable[..., Page], add_person: PersonFactory
+) -> AtTheForm:
+    """A new LDAP person with "update password" required, signed in: at the extension's form."""
+
+    def arrive() -> tuple[Any, Page, SignIn]:
+        person = add_person()
+        site.require(person.uid)
+        page = new_page()
+        return person, page, sign_in(page, site, person.uid, person.password)
+
+    return arrive
+
+
 def submit(page: Page, current: str, new: str, confirm: str | None = None) -> None:
     page.fill("#password-current", current)
     page.fill("#password-new", new)
@@ -246,15 +264,11 @@ def test_an_ldap_user_gets_the_exact_rule_in_keycloaks_flow_then_changes_by_thei
 
 def test_a_wrong_current_password_is_said_on_its_field_and_the_limiter_holds(
     site: ExtensionSite,
-    new_page: Callable[..., Page],
-    add_person: PersonFactory,
+    at_the_form: AtTheForm,
     directory: Directory,
     keycloak_server: Keycloak,
 ) -> None:
-    person = add_person()
-    site.require(person.uid)
-    page = new_page()
-    sign_in(page, site, person.uid, person.password)
+    person, page, _ = at_the_form()
 
     submit(page, "not-the-password", NEW_PASSWORD)
     assert field_error(page, "password-current") == "The current password is not correct."
@@ -281,14 +295,10 @@ def test_a_wrong_current_password_is_said_on_its_field_and_the_limiter_holds(
 
 def test_the_last_straw_guard_refuses_before_any_bind_that_could_lock_the_account(
     site: ExtensionSite,
-    new_page: Callable[..., Page],
-    add_person: PersonFactory,
+    at_the_form: AtTheForm,
     directory: Directory,
 ) -> None:
-    person = add_person()
-    site.require(person.uid)
-    page = new_page()
-    sign_in(page, site, person.uid, person.password)
+    person, page, _ = at_the_form()
     # Four failures made elsewhere since the sign-in; the policy locks at five.
     now = dt.datetime.now(dt.UTC)
     failures = [(now - dt.timedelta(seconds=i)).strftime("%Y%m%d%H%M%S.%fZ") for i in range(4)]
@@ -309,14 +319,10 @@ def test_the_last_straw_guard_refuses_before_any_bind_that_could_lock_the_accoun
 
 def test_the_longest_length_and_the_minimum_age_are_said_with_their_limits(
     site: ExtensionSite,
-    new_page: Callable[..., Page],
-    add_person: PersonFactory,
+    at_the_form: AtTheForm,
     directory: Directory,
 ) -> None:
-    person = add_person()
-    site.require(person.uid)
-    page = new_page()
-    sign_in(page, site, person.uid, person.password)
+    person, page, _ = at_the_form()
 
     directory.replace(person.dn, "pwdPolicySubentry", seed.MAX_LENGTH_POLICY_DN)
     submit(page, person.password, "A-much-too-long-Passw0rd!")  # 25 > 20
@@ -337,14 +343,10 @@ def test_the_longest_length_and_the_minimum_age_are_said_with_their_limits(
 
 def test_a_locked_account_is_told_whom_to_ask(
     site: ExtensionSite,
-    new_page: Callable[..., Page],
-    add_person: PersonFactory,
+    at_the_form: AtTheForm,
     directory: Directory,
 ) -> None:
-    person = add_person()
-    site.require(person.uid)
-    page = new_page()
-    sign_in(page, site, person.uid, person.password)
+    person, page, _ = at_the_form()
     directory.replace(person.dn, "pwdAccountLockedTime", "000001010000Z")  # locked for good
 
     submit(page, person.password, NEW_PASSWORD)
@@ -359,14 +361,10 @@ def test_a_locked_account_is_told_whom_to_ask(
 
 def test_an_expired_password_is_said_on_its_field_with_whom_to_ask(
     site: ExtensionSite,
-    new_page: Callable[..., Page],
-    add_person: PersonFactory,
+    at_the_form: AtTheForm,
     directory: Directory,
 ) -> None:
-    person = add_person()
-    site.require(person.uid)
-    page = new_page()
-    sign_in(page, site, person.uid, person.password)
+    person, page, _ = at_the_form()
     # Now under a policy whose passwords last a day, changed long ago: OpenLDAP refuses the
     # bind, so passgate cannot change it as the person (5025).
     directory.replace(person.dn, "pwdPolicySubentry", seed.EXPIRING_POLICY_DN)
@@ -386,15 +384,11 @@ def test_an_expired_password_is_said_on_its_field_with_whom_to_ask(
 
 def test_with_passgate_down_nothing_changes_and_the_action_stays_pending(
     site: ExtensionSite,
-    new_page: Callable[..., Page],
-    add_person: PersonFactory,
+    at_the_form: AtTheForm,
     directory: Directory,
     keycloak_server: Keycloak,
 ) -> None:
-    person = add_person()
-    site.require(person.uid)
-    page = new_page()
-    request = sign_in(page, site, person.uid, person.password)
+    person, page, request = at_the_form()
     site.configure(passgate_url=f"http://127.0.0.1:{free_port()}")  # nobody listens there
     try:
         submit(page, person.password, NEW_PASSWORD)
