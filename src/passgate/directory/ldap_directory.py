@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 
 import ldap3
-from cachetools import TTLCache
 
 from passgate.config import LdapSettings, env_name
 from passgate.directory.base import BoundUser, PoolStats
 from passgate.directory.bound import UserBinds
+from passgate.directory.cache import ShortLived
 from passgate.directory.connection import Connector, Stopwatch
 from passgate.directory.dialects import dialect_class
 from passgate.directory.dialects.base import Dialect
@@ -38,21 +37,17 @@ MAX_CACHED_RULES = 256  # policies, PSOs, domains: a directory has a handful
 HEADROOM = 3
 
 
-class RulesCache:
+class RulesCache(ShortLived[tuple[str, tuple[str, ...]], dict[str, list[str]]]):
     """Entries of rules (a password policy, a PSO, the domain's settings) for a short time.
 
     Rules change when an administrator changes them, not on every request:
     the guard reads them once per ``ttl`` seconds instead of once per change
     (a ``ttl`` of 0 turns it off). What is cached is what the service account
     could read; an entry it could not read is asked for again next time.
-    Shared by the request threads, hence the lock.
     """
 
     def __init__(self, ttl: float, timer: Callable[[], float] = time.monotonic) -> None:
-        self._cache: TTLCache[tuple[str, tuple[str, ...]], dict[str, list[str]]] | None = (
-            TTLCache(maxsize=MAX_CACHED_RULES, ttl=ttl, timer=timer) if ttl > 0 else None
-        )
-        self._lock = threading.Lock()
+        super().__init__(ttl, MAX_CACHED_RULES, timer)
 
     def read(
         self,
@@ -60,16 +55,12 @@ class RulesCache:
         attributes: list[str],
         read: Callable[[str, list[str]], dict[str, list[str]] | None],
     ) -> dict[str, list[str]] | None:
-        if self._cache is None:
-            return read(dn, attributes)
         key = (dn.lower(), tuple(attributes))
-        with self._lock:
-            found = self._cache.get(key)
+        found = self.get(key)
         if found is None:
             found = read(dn, attributes)
             if found is not None:
-                with self._lock:
-                    self._cache[key] = found
+                self.put(key, found)
         return found
 
 

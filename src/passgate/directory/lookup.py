@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import ldap3
-from cachetools import TTLCache
 
 from passgate.directory import results
+from passgate.directory.cache import ShortLived
 from passgate.directory.connection import Connector, Stopwatch
 from passgate.directory.dn import canonical_dn, rdn_values
 from passgate.directory.mappers import UserMapper, UserQuery
@@ -103,30 +103,14 @@ class ServiceAccount:
         self.run("readiness check", root_dse)
 
 
-class DnCache:
+class DnCache(ShortLived[UserQuery, str]):
     """userId/username -> DN for a short time; only hits are cached, never a 404.
 
-    A ``ttl`` of 0 turns it off. Shared by the request threads, hence the lock
-    (cachetools' caches are not thread-safe).
+    A ``ttl`` of 0 turns it off.
     """
 
     def __init__(self, ttl: float, timer: Callable[[], float] = time.monotonic) -> None:
-        self._cache: TTLCache[UserQuery, str] | None = (
-            TTLCache(maxsize=MAX_CACHED_DNS, ttl=ttl, timer=timer) if ttl > 0 else None
-        )
-        self._lock = threading.Lock()
-
-    def get(self, query: UserQuery) -> str | None:
-        if self._cache is None:
-            return None
-        with self._lock:
-            return self._cache.get(query)
-
-    def put(self, query: UserQuery, dn: str) -> None:
-        if self._cache is None:
-            return
-        with self._lock:
-            self._cache[query] = dn
+        super().__init__(ttl, MAX_CACHED_DNS, timer)
 
 
 class UserLookup:
