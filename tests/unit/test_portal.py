@@ -20,6 +20,7 @@ from passgate.errors import ConfigurationError
 from passgate.policy.model import DirectoryPolicy, EffectivePolicy, LocalPolicy
 from passgate.portal import views
 from passgate.portal.messages import CATALOGUES, Messages, catalogues, negotiate
+from passgate.portal.pages import Portal
 from passgate.portal.session import TokenBox, Tokens
 from tests.unit.test_settings import BASE
 
@@ -255,3 +256,26 @@ def test_signed_out_visitors_are_sent_to_sign_in() -> None:
 
 def test_portal_settings_are_a_section() -> None:
     assert "PASSGATE_PORTAL_COOKIE_SECRET" in PortalSettings.variables()
+
+
+def test_an_unexpected_failure_is_the_pages_own_500_and_logs_no_message(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not the API's JSON: a page in the person's language, with the page's own headers."""
+
+    secret = "Old-" + "Passw0rd!"  # not in any source line the traceback shows
+
+    def broken(self: Portal, response: object) -> object:
+        raise RuntimeError(f"a library quoting its input: {secret}")
+
+    monkeypatch.setattr(Portal, "forget_tokens", broken)
+    caplog.set_level(logging.DEBUG)
+    client = app_with(**PORTAL)
+    page = client.get("/portal/signed-out", headers={"Accept-Language": "de"})
+    assert page.status_code == 500
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Bei uns ist etwas schiefgegangen" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "unexpected RuntimeError" in caplog.text
+    assert secret not in caplog.text
+    assert secret not in page.text

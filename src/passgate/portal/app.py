@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.routing import Mount, Route
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,6 +23,8 @@ from passgate.portal.pages import SESSION_SECONDS, Portal
 from passgate.portal.session import COOKIE, derived_key
 
 STATIC = Path(__file__).parent / "static"
+
+log = logging.getLogger("passgate")
 
 
 def content_security_policy(settings: PortalSettings) -> str:
@@ -71,20 +78,52 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+Page = Callable[[Request], Awaitable[Response]]
+
+
+def answered(portal: Portal, page: Page) -> Page:
+    """``page``, or for anything it did not expect, the page's own 500 (never a trace).
+
+    As :class:`passgate.app.ResponseGuard` does for the API: the traceback's
+    frames are logged, not the exception's message (a library's message could
+    quote input); the person gets a page in their language, with this page's
+    headers, instead of the API's JSON.
+    """
+
+    async def answer(request: Request) -> Response:
+        try:
+            return await page(request)
+        except Exception as exc:
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error(
+                "%s %s -> 5000: unexpected %s\n%s",
+                request.method,
+                request.url.path,
+                type(exc).__name__,
+                frames,
+            )
+            return portal.problem(request, 500, "error.internal")
+
+    return answer
+
+
 def portal_app(settings: PortalSettings, parts: Components) -> Starlette:
     portal = Portal(settings, parts)
     secret = settings.cookie_secret.get_secret_value() if settings.cookie_secret else ""
-    routes = [
-        Route("/", portal.home, methods=["GET"]),
-        Route("/login", portal.login, methods=["GET"]),
-        Route("/callback", portal.callback, methods=["GET"]),
-        Route("/change", portal.change, methods=["POST"]),
-        Route("/done", portal.done, methods=["GET"]),
-        Route("/logout", portal.logout, methods=["POST"]),
-        Route("/signed-out", portal.signed_out, methods=["GET"]),
-        Route("/theme.css", portal.theme, methods=["GET"]),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    routes: list[BaseRoute] = [
+        Route(path, answered(portal, page), methods=[method])
+        for path, page, method in (
+            ("/", portal.home, "GET"),
+            ("/login", portal.login, "GET"),
+            ("/callback", portal.callback, "GET"),
+            ("/change", portal.change, "POST"),
+            ("/done", portal.done, "GET"),
+            ("/logout", portal.logout, "POST"),
+            ("/signed-out", portal.signed_out, "GET"),
+            ("/theme.css", portal.theme, "GET"),
+        )
     ]
+    routes.append(Mount("/static", StaticFiles(directory=STATIC), name="static"))
     middleware = [
         Middleware(SecurityHeaders, csp=content_security_policy(settings)),
         Middleware(
