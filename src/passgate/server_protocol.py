@@ -17,6 +17,7 @@ itself, above 16 KiB (see :mod:`passgate.api.callers`).
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import TYPE_CHECKING, Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -35,28 +36,70 @@ _REFUSAL = (
     b"Request header fields too large\n"
 )
 assert len(_REFUSAL.rpartition(b"\r\n\r\n")[2]) == 32
+_TOO_SLOW = (
+    b"HTTP/1.1 408 Request Timeout\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 16\r\n"
+    b"connection: close\r\n"
+    b"\r\n"
+    b"Request timeout\n"
+)
+assert len(_TOO_SLOW.rpartition(b"\r\n\r\n")[2]) == 16
 
 
 class BoundedHeadProtocol(HttpToolsProtocol):
-    """HttpToolsProtocol that refuses a request head over MAX_HEAD_BYTES."""
+    """HttpToolsProtocol that refuses a request head over MAX_HEAD_BYTES, or slower
+    than ``head_timeout`` seconds.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    uvicorn bounds the idle time between requests (its keep-alive timeout) but
+    not the time a request's head takes to arrive: a client could hold a
+    connection, and a place under ``PASSGATE_HTTP_LIMIT_CONCURRENCY``, forever
+    by sending a byte now and then (slowloris). The head of each request,
+    counted from the connection's opening for the first one and from its
+    first byte for later ones, must be complete within ``head_timeout``, or
+    the connection is answered ``408 Request Timeout`` and closed.
+    """
+
+    def __init__(self, *args: Any, head_timeout: float = 10.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.head_timeout = head_timeout  # PASSGATE_HTTP_HEAD_TIMEOUT, given by server_options
         self._in_head = True
         self._head_bytes = 0
+        self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         coalescing = CoalescingTransport(cast(asyncio.Transport, transport), self.loop)
         super().connection_made(cast(asyncio.Transport, coalescing))
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
         self._head_bytes = 0
+        if self._head_timer is None:  # the first request's runs from the connection's opening
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._stop_head_timer()
         super().on_headers_complete()
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if not self._in_head or self.transport.is_closing():
+            return
+        self.logger.warning("request head not complete in %g s: closed (408)", self.head_timeout)
+        self.transport.write(_TOO_SLOW)
+        self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -113,11 +156,14 @@ def server_options(http: HttpSettings) -> dict[str, Any]:
     from ``X-Forwarded-For`` for any peer in ``forwarded_allow_ips``
     (127.0.0.1 by default) before passgate sees it;
     ``PASSGATE_TRUSTED_PROXIES`` is the only authority on that header.
-    ``http``: httptools with a bound on the request head (see
-    :mod:`passgate.server_protocol`).
+    ``http``: httptools with a bound on the request head's size and time
+    (``PASSGATE_HTTP_HEAD_TIMEOUT``), and one socket write per response.
     """
+    # A partial, not a class made here: workers are spawned, and what uvicorn gives
+    # them must be picklable by name.
+    protocol = functools.partial(BoundedHeadProtocol, head_timeout=http.head_timeout)
     return {
-        "http": BoundedHeadProtocol,
+        "http": protocol,
         "log_config": None,
         "server_header": False,
         "proxy_headers": False,

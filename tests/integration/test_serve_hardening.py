@@ -320,6 +320,58 @@ def test_a_chunked_body_is_refused_while_it_streams(
     assert grown < 16 * 1024, f"peak RSS grew by {grown} KiB"
 
 
+# -- HTTP: a request head that never ends ---------------------------------------------------
+
+
+def read_until_closed(sock: socket.socket, within: float) -> bytes:
+    """Everything the server sends until it closes the connection (or ``within`` runs out)."""
+    sock.settimeout(within)
+    received = b""
+    with contextlib.suppress(TimeoutError, ConnectionResetError):
+        while chunk := sock.recv(4096):
+            received += chunk
+    return received
+
+
+def test_a_head_that_never_ends_is_answered_408_and_closed(
+    serve_settings: dict[str, Any], tmp_path: Path
+) -> None:
+    """Slowloris: a byte now and then would hold a connection (and a place) for ever."""
+    log = tmp_path / "serve.log"
+    settings = {**serve_settings, "http_head_timeout": 1}
+    with passgate_serve([], settings, tmp_path, log) as (_, base):
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as slow:
+            started = time.monotonic()
+            slow.sendall(b"POST /v1/users/" + b"a" * 24 + b"/change-password HTTP/1.1\r\n")
+            time.sleep(0.4)
+            slow.sendall(b"Host: x\r\n")  # still sending, never finishing
+            answer = read_until_closed(slow, within=5)
+            took = time.monotonic() - started
+        with socket.create_connection(("127.0.0.1", port)) as silent:
+            silent_answer = read_until_closed(silent, within=5)
+        assert httpx.get(f"{base}/healthz").status_code == 200  # others are served meanwhile
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer[:100]
+    assert 0.9 <= took < 4, took
+    assert silent_answer.startswith(b"HTTP/1.1 408"), silent_answer[:100]
+    assert "request head not complete in 1 s: closed (408)" in log.read_text()
+
+
+def test_a_slow_but_complete_head_is_served(serve_settings: dict[str, Any], tmp_path: Path) -> None:
+    """The bound is on the head's arrival, not on keep-alive: a later request gets its own."""
+    settings = {**serve_settings, "http_head_timeout": 2}
+    with passgate_serve([], settings, tmp_path, tmp_path / "serve.log") as (_, base):
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            for _ in range(2):  # two requests on one connection, each head in 1.2 s
+                conn.sendall(b"GET /healthz HTTP/1.1\r\n")
+                time.sleep(1.2)
+                conn.sendall(b"Host: x\r\n\r\n")
+                conn.settimeout(5)
+                answer = conn.recv(4096)
+                assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
+
+
 # -- HTTP: /metrics on its own port --------------------------------------------------------
 
 
