@@ -57,7 +57,9 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     by sending a byte now and then (slowloris). The head of each request,
     counted from the connection's opening for the first one and from its
     first byte for later ones, must be complete within ``head_timeout``, or
-    the connection is answered ``408 Request Timeout`` and closed.
+    the connection is answered ``408 Request Timeout`` and closed; one that
+    never sent a byte (a browser's preconnect, say) is closed without an
+    answer, as nginx does.
     """
 
     def __init__(self, *args: Any, head_timeout: float = 10.0, **kwargs: Any) -> None:
@@ -97,9 +99,12 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._head_timer = None
         if not self._in_head or self.transport.is_closing():
             return
-        self.logger.warning("request head not complete in %g s: closed (408)", self.head_timeout)
-        self.transport.write(_TOO_SLOW)
-        self.transport.close()
+        if self._head_bytes:  # a request begun: say why it ends
+            self.logger.warning(
+                "request head not complete in %g s: closed (408)", self.head_timeout
+            )
+            self.transport.write(_TOO_SLOW)
+        self.transport.close()  # a connection that never sent a byte (a preconnect): no answer
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)

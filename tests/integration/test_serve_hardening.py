@@ -336,7 +336,10 @@ def read_until_closed(sock: socket.socket, within: float) -> bytes:
 def test_a_head_that_never_ends_is_answered_408_and_closed(
     serve_settings: dict[str, Any], tmp_path: Path
 ) -> None:
-    """Slowloris: a byte now and then would hold a connection (and a place) for ever."""
+    """Slowloris: a byte now and then would hold a connection (and a place) for ever.
+
+    A connection that never sends a byte is closed too, without an answer.
+    """
     log = tmp_path / "serve.log"
     settings = {**serve_settings, "http_head_timeout": 1}
     with passgate_serve([], settings, tmp_path, log) as (_, base):
@@ -353,7 +356,7 @@ def test_a_head_that_never_ends_is_answered_408_and_closed(
         assert httpx.get(f"{base}/healthz").status_code == 200  # others are served meanwhile
     assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer[:100]
     assert 0.9 <= took < 4, took
-    assert silent_answer.startswith(b"HTTP/1.1 408"), silent_answer[:100]
+    assert silent_answer == b""  # closed without an answer: it asked nothing
     assert "request head not complete in 1 s: closed (408)" in log.read_text()
 
 
