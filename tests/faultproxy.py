@@ -76,3 +76,45 @@ class FaultProxy(LoopbackProxy):
                 client.sendall(data)
         except OSError:
             pass
+
+
+# An LDAPMessage whose protocolOp is [APPLICATION 30]: no such operation. ldap3's decoder
+# raises KeyError on it, as on the answers of a peer that does not speak LDAP.
+GARBLED = b"\x30\x05\x02\x01\x01\x5e\x00"
+BIND_REQUEST = 0x60  # [APPLICATION 0] constructed, RFC 4511 section 4.2
+
+
+class GarbleProxy(LoopbackProxy):
+    """Forwards, but answers the first bind whose DN contains ``marker`` with GARBLED."""
+
+    def __init__(self, target_port: int, marker: bytes) -> None:
+        self.marker = marker
+        self.armed = True
+        self.tripped = threading.Event()
+        self._garbling: set[int] = set()  # the client sockets whose next answer is garbled
+        super().__init__(target_port)
+
+    def _pump_up(self, client: socket.socket, upstream: socket.socket) -> None:
+        try:
+            while data := client.recv(65536):
+                if self.armed and _op_tag(data) == BIND_REQUEST and self.marker in data:
+                    self.armed = False
+                    self._garbling.add(client.fileno())
+                upstream.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (client, upstream):
+                with contextlib.suppress(OSError):
+                    s.close()
+
+    def _pump_down(self, upstream: socket.socket, client: socket.socket) -> None:
+        try:
+            while data := upstream.recv(65536):
+                if client.fileno() in self._garbling:
+                    self._garbling.discard(client.fileno())
+                    self.tripped.set()
+                    data = GARBLED
+                client.sendall(data)
+        except OSError:
+            pass

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 
 import pytest
@@ -10,7 +13,7 @@ from passgate.dev.process import free_port
 from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory, start_slapd
-from tests.faultproxy import Cut, FaultProxy
+from tests.faultproxy import GARBLED, Cut, FaultProxy, GarbleProxy
 from tests.integration.helpers import assert_error, change, user_token
 
 NEW = "Brand-N3w-Passw0rd!"
@@ -31,6 +34,62 @@ def test_failover_to_the_second_url(
         client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id)
     )
     assert response.status_code == 200, response.text
+
+
+class NotLdap:
+    """A TCP server that answers everything with bytes ldap3 cannot decode."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"ldap://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self._listener.accept()
+                threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _answer(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError), conn:
+            while conn.recv(65536):
+                conn.sendall(GARBLED)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_a_server_that_does_not_speak_ldap_is_503_not_500(
+    make_client, issuer: DevIssuer, all_logs: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    server = NotLdap()
+    try:
+        client = make_client(ldap_connection_url=server.url)
+        response = change(
+            client, "a" * 24, "Old-Passw0rd!", NEW, token=user_token(issuer, "a" * 24)
+        )
+    finally:
+        server.close()
+    assert_error(response, 503, 5030, "Directory unavailable")
+    assert "could not be read as LDAP (KeyError)" in all_logs.text
+
+
+def test_a_garbled_answer_to_the_users_bind_is_503_and_changes_nothing(
+    make_client, slapd: Slapd, directory: Directory, issuer: DevIssuer
+) -> None:  # type: ignore[no-untyped-def]
+    user = directory.add_user()
+    proxy = GarbleProxy(slapd.port, marker=user.uid.encode())
+    try:
+        client = make_client(ldap_connection_url=proxy.url)
+        response = change(
+            client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id)
+        )
+    finally:
+        proxy.close()
+    assert proxy.tripped.is_set()
+    assert_error(response, 503, 5030, "Directory unavailable")
+    assert directory.can_bind(user.dn, user.password)
 
 
 @pytest.fixture

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from ldap3.utils.asn1 import decode_message_fast
 
 from passgate import errors
 from passgate.directory import ppolicy, results
 from passgate.directory.ppolicy import PolicyError, PolicyResponse
 from passgate.errors import PolicyReason
+from tests.faultproxy import GARBLED
 
 
 def result(
@@ -116,3 +118,19 @@ def test_password_modify_other_failures(answer: dict[str, Any], expected: type[E
 
 def test_password_modify_success() -> None:
     results.check_password_modify(result(0), same_as_old=False)
+
+
+def test_an_answer_ldap3_cannot_decode_is_the_directory_unavailable() -> None:
+    with (
+        pytest.raises(errors.DirectoryUnavailable) as caught,
+        results.translated_ldap_errors("bind"),
+    ):
+        decode_message_fast(GARBLED)
+    assert caught.value.lost
+    assert "could not be read as LDAP (KeyError)" in str(caught.value)
+
+
+def test_a_key_error_of_passgates_own_is_not_taken_for_a_garbled_answer() -> None:
+    """Only what ldap3's or pyasn1's code raised is the directory's; a bug stays a bug."""
+    with pytest.raises(KeyError), results.translated_ldap_errors("bind"):
+        {}["missing"]

@@ -40,6 +40,7 @@ from ldap3.core.results import (
     RESULT_UNAVAILABLE_CRITICAL_EXTENSION,
     RESULT_UNWILLING_TO_PERFORM,
 )
+from pyasn1.error import PyAsn1Error
 
 from passgate.directory import ppolicy
 from passgate.directory.ppolicy import PolicyError, PolicyResponse
@@ -78,13 +79,38 @@ _CONNECTION_ERRORS = (
 )
 
 
+# What ldap3's and pyasn1's decoders raise on bytes that are not the LDAP message they
+# expect (a peer that is not an LDAP server, or a garbled stream): not LDAPExceptions.
+_UNDECODABLE = (KeyError, IndexError, TypeError, ValueError, PyAsn1Error)
+
+
+def _raised_by_the_decoder(exc: BaseException) -> bool:
+    """Whether ``exc`` came out of ldap3's or pyasn1's own code (not passgate's)."""
+    trace = exc.__traceback__
+    last = None
+    while trace is not None:
+        last, trace = trace, trace.tb_next
+    module = last.tb_frame.f_globals.get("__name__", "") if last is not None else ""
+    return module.startswith(("ldap3.", "pyasn1."))
+
+
+def undecodable(action: str, exc: BaseException) -> str:
+    """The log's words for an answer that is not LDAP (never the bytes themselves)."""
+    return (
+        f"{action}: the directory's answer could not be read as LDAP ({type(exc).__name__}): "
+        "is the URL an LDAP server's, and ldap:// or ldaps:// as the server expects?"
+    )
+
+
 @contextlib.contextmanager
 def translated_ldap_errors(action: str) -> Iterator[None]:
     """Turn ldap3's exceptions into passgate's; passgate's own errors pass through.
 
     A failed connection (refused, reset, cut, or no answer in time) is a
     DirectoryUnavailable marked ``lost``: a request may have been sent
-    without its answer arriving.
+    without its answer arriving. So is an answer ldap3 cannot decode (its
+    decoders raise KeyError and the like, not LDAPExceptions): the peer is
+    not speaking LDAP, and what it did with the request is unknown.
     """
     try:
         yield
@@ -97,6 +123,10 @@ def translated_ldap_errors(action: str) -> Iterator[None]:
         ) from None
     except ldap_exc.LDAPException as exc:
         raise PassgateError(f"{action}: {type(exc).__name__}: {exc}") from None
+    except _UNDECODABLE as exc:
+        if not _raised_by_the_decoder(exc):
+            raise
+        raise DirectoryUnavailable(undecodable(action, exc), lost=True) from None
 
 
 @contextlib.contextmanager
@@ -108,6 +138,10 @@ def connecting() -> Iterator[None]:
         raise UnusableServer(
             str(exc), certificate=isinstance(exc, ldap_exc.LDAPCertificateError)
         ) from None
+    except _UNDECODABLE as exc:
+        if not _raised_by_the_decoder(exc):
+            raise
+        raise UnusableServer(undecodable("opening", exc)) from None
 
 
 # -- what an answer means ----------------------------------------------------------------
