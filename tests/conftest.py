@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -183,3 +184,17 @@ def redis_server() -> Iterator[RedisServer]:
     server = start_redis()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses connections for as long as the test runs.
+
+    Bound but not listening. A port that is merely free is not enough: it may
+    be handed to the connecting socket itself as its own (both in the
+    ephemeral range), and TCP then connects it to itself, so that what is
+    "nobody listening" becomes an echo of the client's own request.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]

@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from passgate.dev import seed
-from passgate.dev.process import free_port
 from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
 from passgate.testing import passgate_serve
@@ -99,9 +98,10 @@ def test_logs_of_the_limiter_and_its_storage_going_away(
     directory: Directory,
     issuer: DevIssuer,
     all_logs: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+    refusing_port: int,
 ) -> None:
     # Redis that is not there: the limiter falls back to counting in process.
-    client = make_client(limiter_url=f"redis://127.0.0.1:{free_port()}/0")
+    client = make_client(limiter_url=f"redis://127.0.0.1:{refusing_port}/0")
     user = directory.add_user(password=SECRETS[0])
     token = user_token(issuer, user.user_id)
     codes = [

@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from passgate.dev.process import free_port
 from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory, start_slapd
@@ -19,16 +18,16 @@ from tests.integration.helpers import assert_error, change, user_token
 NEW = "Brand-N3w-Passw0rd!"
 
 
-def test_nothing_listening_is_503(make_client, issuer: DevIssuer) -> None:  # type: ignore[no-untyped-def]
-    client = make_client(ldap_connection_url=f"ldap://127.0.0.1:{free_port()}")
+def test_nothing_listening_is_503(make_client, issuer: DevIssuer, refusing_port: int) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(ldap_connection_url=f"ldap://127.0.0.1:{refusing_port}")
     response = change(client, "a" * 24, "Old-Passw0rd!", NEW, token=user_token(issuer, "a" * 24))
     assert_error(response, 503, 5030, "Directory unavailable")
 
 
 def test_failover_to_the_second_url(
-    make_client, slapd: Slapd, directory: Directory, issuer: DevIssuer
+    make_client, slapd: Slapd, directory: Directory, issuer: DevIssuer, refusing_port: int
 ) -> None:  # type: ignore[no-untyped-def]
-    client = make_client(ldap_connection_url=f"ldap://127.0.0.1:{free_port()} {slapd.url}")
+    client = make_client(ldap_connection_url=f"ldap://127.0.0.1:{refusing_port} {slapd.url}")
     user = directory.add_user()
     response = change(
         client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id)

@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from passgate.dev import seed
-from passgate.dev.process import free_port
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory
 
@@ -282,9 +281,9 @@ def problem(response: httpx.Response, status: int) -> dict[str, Any]:
 
 
 def test_directory_unavailable_is_a_problem(
-    make_client: Callable[..., TestClient], issuer: DevIssuer
+    make_client: Callable[..., TestClient], issuer: DevIssuer, refusing_port: int
 ) -> None:
-    client = make_client(ldap_connection_url=f"ldap://127.0.0.1:{free_port()}")
+    client = make_client(ldap_connection_url=f"ldap://127.0.0.1:{refusing_port}")
     response = post(
         client,
         issuer.token("a" * 24, username="x"),

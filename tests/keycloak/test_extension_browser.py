@@ -27,7 +27,6 @@ import pytest
 
 from passgate.dev import seed
 from passgate.dev.keycloak import Keycloak
-from passgate.dev.process import free_port
 from passgate.dev.slapd import Slapd
 from tests.conftest import RELAX, Directory, started
 from tests.keycloak.conftest import KeycloakRealm, claims
@@ -387,9 +386,10 @@ def test_with_passgate_down_nothing_changes_and_the_action_stays_pending(
     at_the_form: AtTheForm,
     directory: Directory,
     keycloak_server: Keycloak,
+    refusing_port: int,
 ) -> None:
     person, page, request = at_the_form()
-    site.configure(passgate_url=f"http://127.0.0.1:{free_port()}")  # nobody listens there
+    site.configure(passgate_url=f"http://127.0.0.1:{refusing_port}")  # nobody listens there
     try:
         submit(page, person.password, NEW_PASSWORD)
 
