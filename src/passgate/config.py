@@ -374,10 +374,10 @@ class HttpSettings(Section):
     keep_alive_timeout: int = Field(
         default=5, ge=1, le=300, validation_alias="PASSGATE_HTTP_KEEP_ALIVE_TIMEOUT"
     )
-    # seconds a request's head may take to arrive (from the connection's opening, for
-    # the first request); slower: 408 and closed (against clients that hold connections)
-    head_timeout: float = Field(
-        default=10.0, ge=1, le=300, validation_alias="PASSGATE_HTTP_HEAD_TIMEOUT"
+    # seconds a request (head and body) may take to arrive (from the connection's opening,
+    # for the first request); slower: 408 and closed (against clients that hold connections)
+    request_timeout: float = Field(
+        default=10.0, ge=1, le=300, validation_alias="PASSGATE_HTTP_REQUEST_TIMEOUT"
     )
     # uvicorn: connections and requests in progress at once; beyond it, 503 at once
     limit_concurrency: int = Field(

@@ -1,7 +1,7 @@
 """How passgate runs uvicorn: its options, and its httptools protocol made stricter and leaner.
 
 - :func:`server_options`: what every ``uvicorn.run`` of passgate passes.
-- :class:`BoundedHeadProtocol`: a bound on a request's head, below.
+- :class:`BoundedHeadProtocol`: bounds on a request's head and on its arrival, below.
 - :class:`CoalescingTransport`: a response's head and body in one socket write.
 
 httptools has no limit on the request line and headers, and glues a header
@@ -48,62 +48,67 @@ assert len(_TOO_SLOW.rpartition(b"\r\n\r\n")[2]) == 16
 
 
 class BoundedHeadProtocol(HttpToolsProtocol):
-    """HttpToolsProtocol that refuses a request head over MAX_HEAD_BYTES, or slower
-    than ``head_timeout`` seconds.
+    """HttpToolsProtocol that refuses a request head over MAX_HEAD_BYTES, and a
+    request slower than ``request_timeout`` seconds to arrive.
 
     uvicorn bounds the idle time between requests (its keep-alive timeout) but
-    not the time a request's head takes to arrive: a client could hold a
-    connection, and a place under ``PASSGATE_HTTP_LIMIT_CONCURRENCY``, forever
-    by sending a byte now and then (slowloris). The head of each request,
+    not the time a request takes to arrive: a client could hold a connection,
+    and a place under ``PASSGATE_HTTP_LIMIT_CONCURRENCY``, forever by sending
+    a byte now and then (slowloris), in the head or in the body. Each request,
     counted from the connection's opening for the first one and from its
-    first byte for later ones, must be complete within ``head_timeout``, or
-    the connection is answered ``408 Request Timeout`` and closed; one that
-    never sent a byte (a browser's preconnect, say) is closed without an
-    answer, as nginx does.
+    first byte for later ones, must have arrived whole (head and body) within
+    ``request_timeout``, or the connection is answered ``408 Request
+    Timeout`` (unless an answer has begun) and closed; one that never sent a
+    byte (a browser's preconnect, say) is closed without an answer, as nginx
+    does.
     """
 
-    def __init__(self, *args: Any, head_timeout: float = 10.0, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, request_timeout: float = 10.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.head_timeout = head_timeout  # PASSGATE_HTTP_HEAD_TIMEOUT, given by server_options
+        self.request_timeout = request_timeout  # PASSGATE_HTTP_REQUEST_TIMEOUT
         self._in_head = True
+        self._arriving = True  # the request is not whole yet
         self._head_bytes = 0
-        self._head_timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         coalescing = CoalescingTransport(cast(asyncio.Transport, transport), self.loop)
         super().connection_made(cast(asyncio.Transport, coalescing))
-        self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
+        self._timer = self.loop.call_later(self.request_timeout, self._too_slow)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_timer()
+        self._stop_timer()
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._in_head = True
+        self._in_head = self._arriving = True
         self._head_bytes = 0
-        if self._head_timer is None:  # the first request's runs from the connection's opening
-            self._head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
+        if self._timer is None:  # the first request's runs from the connection's opening
+            self._timer = self.loop.call_later(self.request_timeout, self._too_slow)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
-        self._stop_head_timer()
         super().on_headers_complete()
 
-    def _stop_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+    def on_message_complete(self) -> None:
+        self._arriving = False
+        self._stop_timer()
+        super().on_message_complete()
 
-    def _head_too_slow(self) -> None:
-        self._head_timer = None
-        if not self._in_head or self.transport.is_closing():
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _too_slow(self) -> None:
+        self._timer = None
+        if not self._arriving or self.transport.is_closing():
             return
-        if self._head_bytes:  # a request begun: say why it ends
-            self.logger.warning(
-                "request head not complete in %g s: closed (408)", self.head_timeout
-            )
-            self.transport.write(_TOO_SLOW)
+        if not (self._in_head and not self._head_bytes):  # a request begun: say why it ends
+            self.logger.warning("request not complete in %g s: closed (408)", self.request_timeout)
+            if self.cycle is None or not self.cycle.response_started:
+                self.transport.write(_TOO_SLOW)
         self.transport.close()  # a connection that never sent a byte (a preconnect): no answer
 
     def data_received(self, data: bytes) -> None:
@@ -161,12 +166,13 @@ def server_options(http: HttpSettings) -> dict[str, Any]:
     from ``X-Forwarded-For`` for any peer in ``forwarded_allow_ips``
     (127.0.0.1 by default) before passgate sees it;
     ``PASSGATE_TRUSTED_PROXIES`` is the only authority on that header.
-    ``http``: httptools with a bound on the request head's size and time
-    (``PASSGATE_HTTP_HEAD_TIMEOUT``), and one socket write per response.
+    ``http``: httptools with a bound on the request head's size and on the
+    time a request takes to arrive (``PASSGATE_HTTP_REQUEST_TIMEOUT``), and
+    one socket write per response.
     """
     # A partial, not a class made here: workers are spawned, and what uvicorn gives
     # them must be picklable by name.
-    protocol = functools.partial(BoundedHeadProtocol, head_timeout=http.head_timeout)
+    protocol = functools.partial(BoundedHeadProtocol, request_timeout=http.request_timeout)
     return {
         "http": protocol,
         "log_config": None,

@@ -341,7 +341,7 @@ def test_a_head_that_never_ends_is_answered_408_and_closed(
     A connection that never sends a byte is closed too, without an answer.
     """
     log = tmp_path / "serve.log"
-    settings = {**serve_settings, "http_head_timeout": 1}
+    settings = {**serve_settings, "http_request_timeout": 1}
     with passgate_serve([], settings, tmp_path, log) as (_, base):
         port = int(base.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port)) as slow:
@@ -357,12 +357,38 @@ def test_a_head_that_never_ends_is_answered_408_and_closed(
     assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer[:100]
     assert 0.9 <= took < 4, took
     assert silent_answer == b""  # closed without an answer: it asked nothing
-    assert "request head not complete in 1 s: closed (408)" in log.read_text()
+    assert "request not complete in 1 s: closed (408)" in log.read_text()
+
+
+def test_a_body_that_never_ends_is_answered_408_and_closed(
+    serve_settings: dict[str, Any], issuer: DevIssuer, tmp_path: Path
+) -> None:
+    """The bound covers the body too: a declared body trickling in holds nothing for ever."""
+    log = tmp_path / "serve.log"
+    settings = {**serve_settings, "http_request_timeout": 1}
+    head = (
+        f"POST /v1/users/{'a' * 24}/change-password HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {admin_token(issuer)}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    ).encode()
+    with passgate_serve([], settings, tmp_path, log) as (_, base):
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as slow:
+            started = time.monotonic()
+            slow.sendall(head + b'{"oldPassword": ')
+            answer = read_until_closed(slow, within=5)
+            took = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer[:100]
+    assert 0.9 <= took < 4, took
+    text = log.read_text()
+    assert "request not complete in 1 s: closed (408)" in text
+    assert "unexpected" not in text  # the app's unfinished read is a bad body, not a 500
+    assert [line["outcome"] for line in audit_lines(text)] == [1001]
 
 
 def test_a_slow_but_complete_head_is_served(serve_settings: dict[str, Any], tmp_path: Path) -> None:
     """The bound is on the head's arrival, not on keep-alive: a later request gets its own."""
-    settings = {**serve_settings, "http_head_timeout": 2}
+    settings = {**serve_settings, "http_request_timeout": 2}
     with passgate_serve([], settings, tmp_path, tmp_path / "serve.log") as (_, base):
         port = int(base.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port)) as conn:

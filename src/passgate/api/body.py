@@ -23,7 +23,7 @@ from collections.abc import Collection
 from typing import Any
 
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message
 
 from passgate.errors import FieldProblem, ProblemKind, ValidationFailed
@@ -49,11 +49,16 @@ async def read_limited(request: Request) -> bytes:
         raise _bad_body(f"larger than {MAX_BODY_BYTES} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _bad_body(f"larger than {MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise _bad_body(f"larger than {MAX_BODY_BYTES} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The connection closed before the body was whole (the client went away, or
+        # took longer than PASSGATE_HTTP_REQUEST_TIMEOUT): a bad body, not a 500.
+        raise _bad_body("the connection closed before the body arrived") from None
     return b"".join(chunks)
 
 
