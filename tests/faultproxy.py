@@ -6,12 +6,11 @@ connection breaks mid-change (contract section 3, step 4).
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import threading
 from enum import Enum
 
-from tests.proxy import LoopbackProxy
+from tests.proxy import LoopbackProxy, close_quietly, forward
 
 EXTENDED_REQUEST = 0x77  # [APPLICATION 23] constructed, RFC 4511 section 4.12
 
@@ -63,9 +62,7 @@ class FaultProxy(LoopbackProxy):
         except OSError:
             pass
         finally:
-            for s in (client, upstream):
-                with contextlib.suppress(OSError):
-                    s.close()
+            close_quietly(client, upstream)
 
     def _pump_down(self, upstream: socket.socket, client: socket.socket) -> None:
         try:
@@ -95,26 +92,20 @@ class GarbleProxy(LoopbackProxy):
         super().__init__(target_port)
 
     def _pump_up(self, client: socket.socket, upstream: socket.socket) -> None:
-        try:
-            while data := client.recv(65536):
-                if self.armed and _op_tag(data) == BIND_REQUEST and self.marker in data:
-                    self.armed = False
-                    self._garbling.add(client.fileno())
-                upstream.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (client, upstream):
-                with contextlib.suppress(OSError):
-                    s.close()
+        def watch(data: bytes) -> bytes:
+            if self.armed and _op_tag(data) == BIND_REQUEST and self.marker in data:
+                self.armed = False
+                self._garbling.add(client.fileno())
+            return data
+
+        forward(client, upstream, watch)
 
     def _pump_down(self, upstream: socket.socket, client: socket.socket) -> None:
-        try:
-            while data := upstream.recv(65536):
-                if client.fileno() in self._garbling:
-                    self._garbling.discard(client.fileno())
-                    self.tripped.set()
-                    data = GARBLED
-                client.sendall(data)
-        except OSError:
-            pass
+        def garble(data: bytes) -> bytes:
+            if client.fileno() in self._garbling:
+                self._garbling.discard(client.fileno())
+                self.tripped.set()
+                return GARBLED
+            return data
+
+        forward(upstream, client, garble)

@@ -6,8 +6,27 @@ pumping threads; subclasses decide what happens to the bytes on the way.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
+from collections.abc import Callable
+
+
+def close_quietly(*sockets: socket.socket) -> None:
+    for each in sockets:
+        with contextlib.suppress(OSError):
+            each.close()
+
+
+def forward(source: socket.socket, target: socket.socket, change: Callable[[bytes], bytes]) -> None:
+    """Pump ``source`` into ``target`` through ``change`` until either side ends; close both."""
+    try:
+        while data := source.recv(65536):
+            target.sendall(change(data))
+    except OSError:
+        pass
+    finally:
+        close_quietly(source, target)
 
 
 class LoopbackProxy:
