@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import httpx
 from fastapi.testclient import TestClient
@@ -42,3 +43,27 @@ def assert_error(response: httpx.Response, status: int, code: int, message: str)
     assert body["error"]["code"] == code
     assert body["error"]["message"] == message
     return body
+
+
+class Proxied(Protocol):
+    url: str
+
+    def close(self) -> None: ...
+
+
+def change_through(
+    proxy: Proxied,
+    make_client: Callable[..., TestClient],
+    issuer: DevIssuer,
+    user: Any,
+    new: str,
+) -> httpx.Response:
+    """One change of ``user``'s password, passgate's directory reached through ``proxy``
+    (closed afterwards)."""
+    try:
+        client = make_client(ldap_connection_url=proxy.url)
+        return change(
+            client, user.user_id, user.password, new, token=user_token(issuer, user.user_id)
+        )
+    finally:
+        proxy.close()

@@ -25,7 +25,7 @@ from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory
 from tests.faultproxy import Cut, FaultProxy
-from tests.integration.helpers import change, user_token
+from tests.integration.helpers import change, change_through, user_token
 
 NEW = "Brand-N3w-Passw0rd!"
 WORKSPACE = "/api/workspace/account/change-password"
@@ -166,13 +166,7 @@ def test_lost_modify_is_settled_with_the_dn(
 ) -> None:
     user = add_odd(shape)
     proxy = FaultProxy(slapd.port, Cut.AFTER_FORWARDING)
-    try:
-        client = make_client(ldap_connection_url=proxy.url)
-        response = change(
-            client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id)
-        )
-    finally:
-        proxy.close()
+    response = change_through(proxy, make_client, issuer, user, NEW)
     assert proxy.tripped.is_set(), response.text
     assert directory.can_bind(user.dn, NEW)
     assert response.status_code == 200, response.text

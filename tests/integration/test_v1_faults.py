@@ -13,7 +13,7 @@ from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory, start_slapd
 from tests.faultproxy import GARBLED, Cut, FaultProxy, GarbleProxy
-from tests.integration.helpers import assert_error, change, user_token
+from tests.integration.helpers import assert_error, change, change_through, user_token
 
 NEW = "Brand-N3w-Passw0rd!"
 
@@ -79,13 +79,7 @@ def test_a_garbled_answer_to_the_users_bind_is_503_and_changes_nothing(
 ) -> None:  # type: ignore[no-untyped-def]
     user = directory.add_user()
     proxy = GarbleProxy(slapd.port, marker=user.uid.encode())
-    try:
-        client = make_client(ldap_connection_url=proxy.url)
-        response = change(
-            client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id)
-        )
-    finally:
-        proxy.close()
+    response = change_through(proxy, make_client, issuer, user, NEW)
     assert proxy.tripped.is_set()
     assert_error(response, 503, 5030, "Directory unavailable")
     assert directory.can_bind(user.dn, user.password)
@@ -162,13 +156,7 @@ def test_connection_cut_around_password_modify(
 ) -> None:
     user = directory.add_user()
     proxy = FaultProxy(slapd.port, cut)
-    try:
-        client = make_client(ldap_connection_url=proxy.url)
-        response = change(
-            client, user.user_id, user.password, NEW, token=user_token(issuer, user.user_id)
-        )
-    finally:
-        proxy.close()
+    response = change_through(proxy, make_client, issuer, user, NEW)
     assert proxy.tripped.is_set(), response.text
     if cut is Cut.AFTER_FORWARDING:
         # The directory did change it: passgate must say so, not 503.
