@@ -82,6 +82,24 @@ def new_page(browser: Any) -> Iterator[Callable[..., Page]]:
         context.close()
 
 
+SignedIn = Callable[[], tuple[Any, Page]]
+
+
+@pytest.fixture
+def signed_in(
+    site: PortalSite, new_page: Callable[..., Page], add_person: PersonFactory
+) -> SignedIn:
+    """A new person, signed in through Keycloak: on the page, with the form."""
+
+    def arrive() -> tuple[Any, Page]:
+        person = add_person()
+        page = new_page()
+        sign_in(page, site, person)
+        return person, page
+
+    return arrive
+
+
 def sign_in(page: Page, site: PortalSite, person: Any) -> None:
     """Open the page; Keycloak's own login form asks who you are; back on the page."""
     page.goto(site.page)
@@ -129,14 +147,11 @@ def assert_signs_in_only_with(realm: KeycloakRealm, person: Any, new: str, old: 
 def test_sign_in_change_sign_out_then_keycloak_takes_only_the_new_password(
     realm: KeycloakRealm,
     site: PortalSite,
-    new_page: Callable[..., Page],
-    add_person: PersonFactory,
     caplog: pytest.LogCaptureFixture,
+    signed_in: SignedIn,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    person = add_person()
-    page = new_page()
-    sign_in(page, site, person)
+    person, page = signed_in()
 
     # Tokens stay in the sealed HttpOnly cookie: not in the page, its scripts, or any URL.
     tokens = site.tokens_in(page.context.cookies())
@@ -237,12 +252,8 @@ def test_the_same_change_works_without_javascript(
 # -- every refusal says which rule, on its field -----------------------------------------
 
 
-def test_wrong_current_password_is_said_on_its_field(
-    site: PortalSite, new_page: Callable[..., Page], add_person: PersonFactory
-) -> None:
-    person = add_person()
-    page = new_page()
-    sign_in(page, site, person)
+def test_wrong_current_password_is_said_on_its_field(signed_in: SignedIn) -> None:
+    _, page = signed_in()
 
     answer = submit(page, "not-the-password", NEW_PASSWORD)
 
@@ -255,12 +266,8 @@ def test_wrong_current_password_is_said_on_its_field(
     assert_accessible(page, "wrong current password")
 
 
-def test_too_short_hinted_before_and_refused_with_the_limit_after(
-    site: PortalSite, new_page: Callable[..., Page], add_person: PersonFactory
-) -> None:
-    person = add_person()
-    page = new_page()
-    sign_in(page, site, person)
+def test_too_short_hinted_before_and_refused_with_the_limit_after(signed_in: SignedIn) -> None:
+    person, page = signed_in()
     page.fill("#new", "Sh0rt-pw9")
     assert "unmet" in (
         page.locator("#rules li[data-check=min_length]").get_attribute("class") or ""
@@ -279,11 +286,9 @@ def test_too_short_hinted_before_and_refused_with_the_limit_after(
 
 
 def test_a_password_from_history_is_refused_with_the_count(
-    site: PortalSite, new_page: Callable[..., Page], add_person: PersonFactory
+    site: PortalSite, signed_in: SignedIn
 ) -> None:
-    person = add_person()
-    page = new_page()
-    sign_in(page, site, person)
+    person, page = signed_in()
     assert submit(page, person.password, NEW_PASSWORD).status == 303
     page.click("text=Change it again")
     page.wait_for_url(site.page)
@@ -297,12 +302,8 @@ def test_a_password_from_history_is_refused_with_the_count(
     assert_accessible(page, "in history")
 
 
-def test_too_many_attempts_says_when_to_try_again(
-    site: PortalSite, new_page: Callable[..., Page], add_person: PersonFactory
-) -> None:
-    person = add_person()
-    page = new_page()
-    sign_in(page, site, person)
+def test_too_many_attempts_says_when_to_try_again(signed_in: SignedIn) -> None:
+    person, page = signed_in()
     for _ in range(3):  # the limiter's default: 3 failures per person per window
         assert submit(page, "not-the-password", NEW_PASSWORD).status == 400
 
@@ -317,14 +318,10 @@ def test_too_many_attempts_says_when_to_try_again(
 
 
 def test_a_locked_account_is_told_whom_to_ask(
-    site: PortalSite,
-    new_page: Callable[..., Page],
-    add_person: PersonFactory,
     directory: Directory,
+    signed_in: SignedIn,
 ) -> None:
-    person = add_person()
-    page = new_page()
-    sign_in(page, site, person)
+    person, page = signed_in()
     directory.replace(person.dn, "pwdAccountLockedTime", "000001010000Z")  # locked for good
 
     answer = submit(page, person.password, NEW_PASSWORD)
@@ -337,14 +334,10 @@ def test_a_locked_account_is_told_whom_to_ask(
 
 
 def test_an_expired_password_is_told_whom_to_ask(
-    site: PortalSite,
-    new_page: Callable[..., Page],
-    add_person: PersonFactory,
     directory: Directory,
+    signed_in: SignedIn,
 ) -> None:
-    person = add_person()
-    page = new_page()
-    sign_in(page, site, person)
+    person, page = signed_in()
     # Now under a policy whose passwords last a day, changed long ago: OpenLDAP refuses the
     # bind, so passgate cannot change it as the person (5025).
     directory.replace(person.dn, "pwdPolicySubentry", seed.EXPIRING_POLICY_DN)
@@ -365,12 +358,9 @@ def test_an_expired_password_is_told_whom_to_ask(
 def test_a_post_from_another_site_or_without_the_token_is_refused(
     realm: KeycloakRealm,
     site: PortalSite,
-    new_page: Callable[..., Page],
-    add_person: PersonFactory,
+    signed_in: SignedIn,
 ) -> None:
-    person = add_person()
-    page = new_page()
-    sign_in(page, site, person)
+    person, page = signed_in()
 
     # The signed-in browser's own cookies, but no anti-forgery token.
     forged = page.context.request.post(
@@ -419,13 +409,9 @@ def test_the_page_speaks_german_and_fits_a_phone(
     screenshot(page, "phone-german-refused")
 
 
-def test_an_expired_sign_in_is_renewed_and_said(
-    site: PortalSite, new_page: Callable[..., Page], add_person: PersonFactory
-) -> None:
+def test_an_expired_sign_in_is_renewed_and_said(site: PortalSite, signed_in: SignedIn) -> None:
     """The access token outlived (here: removed) while typing: back from Keycloak, told why."""
-    person = add_person()
-    page = new_page()
-    sign_in(page, site, person)
+    person, page = signed_in()
     page.context.clear_cookies(name=TOKEN_COOKIE)
 
     submit(page, person.password, NEW_PASSWORD)
