@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 import ldap3
 
 from passgate.config import LdapSettings, env_name
+from passgate.directory import wire
 from passgate.directory.base import BoundUser, PoolStats
 from passgate.directory.bound import UserBinds
 from passgate.directory.cache import ShortLived
@@ -103,7 +104,7 @@ class GuardReader:
     def _read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
         def read_entry(conn: ldap3.Connection) -> dict[str, list[str]] | None:
             with self._stopwatch.timed("read"):
-                found = conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes)
+                found = wire.read_entry(conn, dn, attributes)
             if not found or not conn.response:
                 return None
             raw = conn.response[0].get("attributes", {})

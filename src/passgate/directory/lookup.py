@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import ldap3
 
-from passgate.directory import results
+from passgate.directory import results, wire
 from passgate.directory.cache import ShortLived
 from passgate.directory.connection import Connector, Stopwatch
 from passgate.directory.dn import canonical_dn, rdn_values
@@ -81,7 +81,7 @@ class ServiceAccount:
 
         def read_entry(conn: ldap3.Connection) -> dict[str, list[str]] | None:
             with self._stopwatch.timed("read"):
-                found = conn.search(base, "(objectClass=*)", ldap3.BASE, attributes=attributes)
+                found = wire.read_entry(conn, base, attributes)
             if not found or not conn.response:
                 return None
             raw = conn.response[0].get("attributes", {})

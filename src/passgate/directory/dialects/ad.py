@@ -32,7 +32,7 @@ from typing import ClassVar
 
 import ldap3
 
-from passgate.directory import results
+from passgate.directory import results, wire
 from passgate.directory.base import EntryReader
 from passgate.directory.dialects.base import Dialect
 from passgate.directory.dn import dc_suffix
@@ -109,7 +109,7 @@ class ActiveDirectoryDialect(Dialect):
             )
 
     def verify_old_password(self, conn: ldap3.Connection) -> PolicyResponse | None:
-        conn.bind()
+        wire.bind(conn)
         results.check_ad_bind(conn.result)
         return None
 

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import ldap3
 
-from passgate.directory import ppolicy, results
+from passgate.directory import ppolicy, results, wire
 from passgate.directory.base import EntryReader
 from passgate.directory.ppolicy import PolicyResponse
 from passgate.directory.rootdse import RootDse
@@ -77,7 +77,7 @@ class Dialect:
 
     def verify_old_password(self, conn: ldap3.Connection) -> PolicyResponse | None:
         """Bind as the user; raise what a refusal means (MustSetAsService included)."""
-        conn.bind(controls=[ppolicy.request_control()])
+        wire.bind(conn, controls=[ppolicy.request_control()])
         return results.check_bind(conn.result)
 
     def set_password(self, conn: ldap3.Connection, dn: str, old: str, new: str) -> None:
@@ -88,10 +88,8 @@ class Dialect:
         """
         if self.use_password_modify:
             # UTF-8 bytes, as the bind sends them (ldap3 would SASLprep a str).
-            conn.extend.standard.modify_password(
-                old_password=old.encode("utf-8"),
-                new_password=new.encode("utf-8"),
-                controls=[ppolicy.request_control()],
+            wire.modify_password(
+                conn, old.encode("utf-8"), new.encode("utf-8"), [ppolicy.request_control()]
             )
         else:
             conn.modify(

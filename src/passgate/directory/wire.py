@@ -1,0 +1,231 @@
+"""The three requests of every change, put on the wire without pyasn1.
+
+A change sends the same three LDAP messages every time: a base read of
+the entry (the last-straw guard), a simple bind as the user with the
+password-policy request control, and the Password Modify extended
+operation (RFC 3062). ldap3 builds each request as a tree of pyasn1
+objects, turns it back into a dictionary for ``conn.request``, and BER-
+encodes the tree: about two thirds of its CPU per operation (measured in
+the README's "Where the time goes"). Here the three are encoded directly,
+byte for byte what ldap3 sends (a property test compares them with
+ldap3's own encoding), and handed to the same ldap3 connection: its
+socket, TLS, message ids, receive timeout, decoder and result
+dictionaries are ldap3's, so every answer is read exactly as before
+(:mod:`.results`). Everything else (lookups with a filter, AD's modify,
+discovery) stays on ldap3's own methods.
+
+Unlike ldap3, ``conn.request`` never holds a password: the request's
+summary names the operation and its DN only.
+
+It reaches into ldap3 2.9.1's strategy (``_outstanding``,
+``post_send_single_response``, ``post_send_search``): ldap3's last
+release, and the version ``pyproject.toml`` pins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import ldap3
+from ldap3.core.exceptions import (
+    LDAPExtensionError,
+    LDAPPasswordIsMandatoryError,
+    LDAPSocketOpenError,
+    LDAPSocketSendError,
+    LDAPUserNameIsMandatoryError,
+    communication_exception_factory,
+)
+from ldap3.core.results import RESULT_SUCCESS
+from ldap3.protocol.rfc3062 import PasswdModifyResponseValue
+from pyasn1.codec.ber import decoder as ber_decoder
+
+Control = tuple[str, bool, bytes | None]
+
+PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"
+_PRESENT_OBJECT_CLASS = b"\x87\x0bobjectClass"  # the filter (objectClass=*)
+_VERSION_3 = b"\x02\x01\x03"
+_BASE_NEVER_NO_LIMITS = (
+    b"\x0a\x01\x00"  # scope baseObject
+    b"\x0a\x01\x03"  # derefAliases derefAlways (ldap3's default)
+    b"\x02\x01\x00"  # sizeLimit 0
+    b"\x02\x01\x00"  # timeLimit 0
+    b"\x01\x01\x00"  # typesOnly FALSE
+)
+
+
+# -- BER (X.690), definite lengths, as ldap3 has pyasn1 write them (TRUE is 0xFF) ---------
+
+
+def _length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    octets = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(octets),)) + octets
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    return bytes((tag,)) + _length(len(content)) + content
+
+
+def _integer(n: int) -> bytes:
+    """A non-negative INTEGER in its shortest two's-complement form."""
+    return _tlv(0x02, n.to_bytes(n.bit_length() // 8 + 1, "big"))
+
+
+def _octets(tag: int, value: str | bytes) -> bytes:
+    return _tlv(tag, value.encode("utf-8") if isinstance(value, str) else value)
+
+
+def _controls(controls: Sequence[Control] | None) -> bytes:
+    """``controls [0] Controls`` (RFC 4511, 4.1.11), or nothing."""
+    if not controls:
+        return b""
+    encoded = b""
+    for oid, critical, value in controls:
+        body = _octets(0x04, oid)
+        if critical:  # FALSE is the DEFAULT, left out
+            body += b"\x01\x01\xff"
+        if value is not None:
+            body += _octets(0x04, value)
+        encoded += _tlv(0x30, body)
+    return _tlv(0xA0, encoded)
+
+
+def message(message_id: int, operation: bytes, controls: Sequence[Control] | None) -> bytes:
+    """An LDAPMessage: SEQUENCE { messageID, protocolOp, controls [0] OPTIONAL }."""
+    return _tlv(0x30, _integer(message_id) + operation + _controls(controls))
+
+
+def bind_request(dn: str, password: bytes) -> bytes:
+    """BindRequest [APPLICATION 0]: version 3, the DN, ``simple [0]`` with the password."""
+    return _tlv(0x60, _VERSION_3 + _octets(0x04, dn) + _octets(0x80, password))
+
+
+def read_request(dn: str, attributes: Iterable[str]) -> bytes:
+    """SearchRequest [APPLICATION 3] for one entry: base scope, ``(objectClass=*)``."""
+    selection = b"".join(_octets(0x04, name) for name in attributes)
+    return _tlv(
+        0x63,
+        _octets(0x04, dn) + _BASE_NEVER_NO_LIMITS + _PRESENT_OBJECT_CLASS + _tlv(0x30, selection),
+    )
+
+
+def password_modify_request(old: bytes, new: bytes) -> bytes:
+    """ExtendedRequest [APPLICATION 23] for RFC 3062, of the bound user (no userIdentity)."""
+    value = b""
+    if old:
+        value += _octets(0x81, old)
+    if new:
+        value += _octets(0x82, new)
+    name = _octets(0x80, PASSWORD_MODIFY_OID)
+    if not value:  # ldap3 leaves out an empty requestValue
+        return _tlv(0x77, name)
+    return _tlv(0x77, name + _octets(0x81, _tlv(0x30, value)))
+
+
+# -- on ldap3's connection ----------------------------------------------------------------
+
+
+def _send(
+    conn: ldap3.Connection,
+    kind: str,
+    operation: bytes,
+    controls: Sequence[Control] | None,
+    summary: dict[str, object],
+) -> int:
+    """What ldap3's ``BaseStrategy.send`` and ``sending`` do, for bytes already encoded."""
+    conn.request = None
+    if not conn.listening:
+        conn.last_error = "unable to send message, socket is not open"
+        raise LDAPSocketOpenError(conn.last_error)
+    message_id: int = conn.server.next_message_id()
+    encoded = message(message_id, operation, controls)
+    conn.request = {"type": kind, "controls": None, **summary}
+    conn.strategy._outstanding[message_id] = conn.request
+    try:
+        conn.socket.sendall(encoded)
+    except OSError as e:
+        conn.last_error = "socket sending error" + str(e)
+        raise communication_exception_factory(LDAPSocketSendError, type(e)(str(e)))(
+            conn.last_error
+        ) from None
+    return message_id
+
+
+def _opened(conn: ldap3.Connection) -> None:
+    if conn.closed:  # as ldap3's bind does: a closed connection is opened again
+        conn.open(read_server_info=False)
+
+
+def bind(conn: ldap3.Connection, controls: Sequence[Control] | None = None) -> bool:
+    """``conn.bind(controls=...)`` for a simple bind as ``conn.user`` with ``conn.password``.
+
+    The password must be bytes (sent unprepared, as ldap3 sends bytes).
+    Sets ``conn.result`` and ``conn.bound``; True when the bind succeeded.
+    """
+    password = conn.password
+    if not conn.user:
+        raise LDAPUserNameIsMandatoryError("user name is mandatory in simple bind")
+    if not password:
+        raise LDAPPasswordIsMandatoryError("simple password can't be empty")
+    if not isinstance(password, bytes):
+        raise TypeError("the bind password must be bytes")
+    with conn.connection_lock:
+        _opened(conn)
+        message_id = _send(
+            conn,
+            "bindRequest",
+            bind_request(conn.user, password),
+            controls,
+            {"name": conn.user, "authentication": {"simple": "<hidden>", "sasl": None}},
+        )
+        conn.strategy.post_send_single_response(message_id)
+        result = conn.result
+        conn.bound = bool(result) and result["result"] == RESULT_SUCCESS
+        if not conn.bound and result and result["description"] and not conn.last_error:
+            conn.last_error = result["description"]
+        return bool(conn.bound)
+
+
+def read_entry(conn: ldap3.Connection, dn: str, attributes: Sequence[str]) -> bool:
+    """``conn.search(dn, "(objectClass=*)", BASE, attributes=...)``: True if the entry came back.
+
+    Sets ``conn.result`` and ``conn.response`` as ldap3's search does.
+    """
+    wanted = list(attributes) or [ldap3.NO_ATTRIBUTES]
+    with conn.connection_lock:
+        message_id = _send(
+            conn,
+            "searchRequest",
+            read_request(dn, wanted),
+            None,
+            {"base": dn, "scope": 0, "filter": "(objectClass=*)", "attributes": wanted},
+        )
+        response = conn.strategy.post_send_search(message_id)
+        return conn.result["type"] == "searchResDone" and len(response) > 0
+
+
+def modify_password(
+    conn: ldap3.Connection, old: bytes, new: bytes, controls: Sequence[Control] | None = None
+) -> None:
+    """``conn.extend.standard.modify_password(old_password=..., new_password=...)``.
+
+    Sets ``conn.result``; a successful answer's value (a generated password,
+    which passgate never asks for) is decoded as ldap3 decodes it.
+    """
+    with conn.connection_lock:
+        message_id = _send(
+            conn,
+            "extendedReq",
+            password_modify_request(old, new),
+            controls,
+            {"name": PASSWORD_MODIFY_OID, "value": "<hidden>"},
+        )
+        conn.strategy.post_send_single_response(message_id)
+        result = conn.result
+        if result and result["result"] == RESULT_SUCCESS and result.get("responseValue"):
+            _, rest = ber_decoder.decode(
+                result["responseValue"], asn1Spec=PasswdModifyResponseValue()
+            )
+            if rest:
+                raise LDAPExtensionError("error decoding extended response value")

@@ -1,0 +1,117 @@
+"""The directly encoded requests are byte for byte what ldap3 itself would send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ldap3
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from ldap3.operation.bind import bind_operation
+from ldap3.operation.extended import extended_operation
+from ldap3.operation.search import search_operation
+from ldap3.protocol.convert import build_controls_list
+from ldap3.protocol.rfc3062 import PasswdModifyRequestValue
+from ldap3.protocol.rfc4511 import LDAPMessage, MessageID, ProtocolOp
+from ldap3.utils.asn1 import encode
+
+from passgate.directory import ppolicy, wire
+
+PPOLICY = ppolicy.request_control()
+
+
+def ldap3_sends(message_id: int, kind: str, request: Any, controls: Any) -> bytes:
+    """What ldap3's ``BaseStrategy.send`` and ``sending`` put on the socket."""
+    message = LDAPMessage()
+    message["messageID"] = MessageID(message_id)
+    message["protocolOp"] = ProtocolOp().setComponentByName(kind, request)
+    built = build_controls_list(controls)
+    if built is not None:
+        message["controls"] = built
+    return bytes(encode(message))
+
+
+def ldap3_password_modify(old: bytes, new: bytes) -> Any:
+    value = PasswdModifyRequestValue()  # as ldap3's ModifyPassword fills it
+    if old:
+        value["oldPasswd"] = old
+    if new:
+        value["newPasswd"] = new
+    return extended_operation(wire.PASSWORD_MODIFY_OID, value)
+
+
+text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+secrets = st.binary(min_size=1, max_size=300)
+message_ids = st.integers(min_value=1, max_value=2**31 - 1)
+controls = st.sampled_from(
+    [None, [PPOLICY], [("1.2.840.113556.1.4.2239", True, b"\x30\x03\x02\x01\x01"), PPOLICY]]
+)
+attribute_names = st.lists(
+    st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-;0123456789.", min_size=1),
+    max_size=6,
+)
+
+
+@given(message_ids, text.filter(bool), secrets, controls)
+@settings(max_examples=300, deadline=None)
+@example(1, "cn=a", b"x" * 200, [PPOLICY])  # long forms of length
+@example(128, "cn=ä,dc=example", b"\x00\xff", None)
+def test_bind_request(message_id: int, dn: str, password: bytes, ctrls: Any) -> None:
+    request = bind_operation(3, ldap3.SIMPLE, dn, password)
+    assert wire.message(message_id, wire.bind_request(dn, password), ctrls) == ldap3_sends(
+        message_id, "bindRequest", request, ctrls
+    )
+
+
+@given(message_ids, text, attribute_names)
+@settings(max_examples=300, deadline=None)
+@example(1, "", ["1.1"])
+@example(70000, "uid=x,ou=people,dc=example,dc=org" * 20, ["pwdFailureTime"])
+def test_read_request(message_id: int, dn: str, attributes: list[str]) -> None:
+    wanted = attributes or [ldap3.NO_ATTRIBUTES]
+    request = search_operation(
+        dn, "(objectClass=*)", ldap3.BASE, ldap3.DEREF_ALWAYS, wanted, 0, 0, False, True, True
+    )
+    assert wire.message(message_id, wire.read_request(dn, wanted), None) == ldap3_sends(
+        message_id, "searchRequest", request, None
+    )
+
+
+@given(message_ids, st.binary(max_size=300), st.binary(max_size=300), controls)
+@settings(max_examples=300, deadline=None)
+@example(5, b"", b"new", [PPOLICY])
+def test_password_modify_request(message_id: int, old: bytes, new: bytes, ctrls: Any) -> None:
+    request = ldap3_password_modify(old, new)
+    encoded = wire.message(message_id, wire.password_modify_request(old, new), ctrls)
+    assert encoded == ldap3_sends(message_id, "extendedReq", request, ctrls)
+
+
+def test_a_str_password_is_refused_not_prepared() -> None:
+    """ldap3 would SASLprep a str; passgate's binds send the UTF-8 bytes, unprepared."""
+    conn = ldap3.Connection(ldap3.Server("127.0.0.1"), user="cn=a", password="secret")
+    with pytest.raises(TypeError) as raised:
+        wire.bind(conn)
+    assert "secret" not in str(raised.value)
+
+
+def test_the_request_summary_holds_no_password() -> None:
+    """conn.request after a bind or a change names the operation, never a password."""
+    sent: list[bytes] = []
+
+    class Socket:
+        def sendall(self, data: bytes) -> None:
+            sent.append(data)
+
+    conn = ldap3.Connection(ldap3.Server("127.0.0.1"), user="cn=a", password=b"old-secret")
+    conn.socket = Socket()
+    conn.listening = True  # type: ignore[misc]
+    conn.strategy._outstanding = {}
+    wire._send(
+        conn, "bindRequest", wire.bind_request("cn=a", b"old-secret"), None, {"name": "cn=a"}
+    )
+    assert b"old-secret" in sent[0]
+    assert "old-secret" not in repr(conn.request)
+    wire._send(conn, "extendedReq", wire.password_modify_request(b"o-pw", b"n-pw"), None, {})
+    assert "o-pw" not in repr(conn.request)
+    assert "n-pw" not in repr(conn.request)
