@@ -8,6 +8,7 @@ import ldap3
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from ldap3.core.exceptions import LDAPInvalidFilterError
 from ldap3.operation.bind import bind_operation
 from ldap3.operation.extended import extended_operation
 from ldap3.operation.search import search_operation
@@ -15,6 +16,7 @@ from ldap3.protocol.convert import build_controls_list
 from ldap3.protocol.rfc3062 import PasswdModifyRequestValue
 from ldap3.protocol.rfc4511 import LDAPMessage, MessageID, ProtocolOp
 from ldap3.utils.asn1 import encode
+from ldap3.utils.conv import escape_filter_chars
 
 from passgate.directory import ppolicy, wire
 
@@ -76,6 +78,60 @@ def test_read_request(message_id: int, dn: str, attributes: list[str]) -> None:
     assert wire.message(message_id, wire.read_request(dn, wanted), None) == ldap3_sends(
         message_id, "searchRequest", request, None
     )
+
+
+SCOPE_CONSTANTS = {"base": ldap3.BASE, "one": ldap3.LEVEL, "sub": ldap3.SUBTREE}
+values = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
+filters = st.one_of(
+    st.builds(lambda v: f"(uid={escape_filter_chars(v)})", values),
+    st.builds(
+        lambda a, v: f"(&(objectClass=inetOrgPerson)({a}={escape_filter_chars(v)}))",
+        st.sampled_from(["passgateUserId", "sAMAccountName", "nsUniqueId", "cn;lang-de"]),
+        values,
+    ),
+    st.sampled_from(
+        [
+            "(objectClass=*)",
+            "(|(mail=*@example.org)(!(cn=x*y)))",
+            "(&(objectClass=person)(|(uid=a)(uid=b))(!(nsAccountLock=TRUE)))",
+            "(memberOf:1.2.840.113556.1.4.1941:=cn=g,dc=example,dc=org)",
+            "(employeeNumber>=10)",
+            "(cn~=smith)",
+        ]
+    ),
+)
+
+
+@given(
+    message_ids,
+    text,
+    st.sampled_from(["base", "one", "sub"]),
+    filters,
+    attribute_names,
+    st.integers(min_value=0, max_value=2**31 - 1),
+    st.integers(min_value=0, max_value=2**31 - 1),
+)
+@settings(max_examples=300, deadline=None)
+@example(1, "dc=example,dc=org", "sub", "(uid=\\2a)", ["1.1"], 2, 10)
+def test_search_request(
+    message_id: int, base: str, scope: str, flt: str, attributes: list[str], size: int, time: int
+) -> None:
+    wanted = attributes or [ldap3.NO_ATTRIBUTES]
+    request = search_operation(
+        base, flt, SCOPE_CONSTANTS[scope], ldap3.DEREF_ALWAYS, wanted, size, time, False, True, True
+    )
+    mine = wire.search_request(
+        base, wire.SCOPES[scope], wire.encoded_filter(flt), wanted, size, time
+    )
+    assert wire.message(message_id, mine, None) == ldap3_sends(
+        message_id, "searchRequest", request, None
+    )
+
+
+def test_an_invalid_filter_raises_ldap3s_error_and_is_not_remembered() -> None:
+    with pytest.raises(LDAPInvalidFilterError):
+        wire.encoded_filter("(uid=unclosed")
+    assert wire.encoded_filter("(uid=closed)") == wire.encoded_filter("(uid=closed)")
 
 
 @given(message_ids, st.binary(max_size=300), st.binary(max_size=300), controls)

@@ -26,7 +26,6 @@ from passgate.directory.rootdse import all_values
 from passgate.errors import AmbiguousUser, DirectoryUnavailable, PassgateError, UserNotFound
 
 T = TypeVar("T")
-_SCOPES = {"base": ldap3.BASE, "one": ldap3.LEVEL, "sub": ldap3.SUBTREE}
 MAX_CACHED_DNS = 100_000
 # How long the lookup's read of an entry's failure counter stands in for the guard's own
 # read (the same change, a moment later; see LdapDirectory.failure_state).
@@ -182,11 +181,12 @@ class UserLookup:
     ) -> tuple[dict[str, object], dict[str, dict[str, list[str]] | None]]:
         """The entries found (DN -> the guard's attributes, when the dialect lets it ask)."""
         with self._stopwatch.timed("search"):
-            conn.search(
+            wire.search(
+                conn,
                 canonical_dn(query.base),  # e.g. a users DN "OU=Sales\\, EMEA,..."
+                query.scope,
                 query.filter,
-                search_scope=_SCOPES[query.scope],
-                attributes=self._reads_for_guard,
+                self._reads_for_guard,
                 size_limit=2,  # two are enough to know it is ambiguous
                 time_limit=self._time_limit,
             )

@@ -24,6 +24,7 @@ release, and the version ``pyproject.toml`` pins.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 import ldap3
@@ -36,21 +37,20 @@ from ldap3.core.exceptions import (
     communication_exception_factory,
 )
 from ldap3.core.results import RESULT_SUCCESS
+from ldap3.operation.search import compile_filter, parse_filter
 from ldap3.protocol.rfc3062 import PasswdModifyResponseValue
+from ldap3.utils.asn1 import encode
 from pyasn1.codec.ber import decoder as ber_decoder
 
 Control = tuple[str, bool, bytes | None]
 
 PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"
-_PRESENT_OBJECT_CLASS = b"\x87\x0bobjectClass"  # the filter (objectClass=*)
+PRESENT_OBJECT_CLASS = b"\x87\x0bobjectClass"  # the filter (objectClass=*)
+MAX_CACHED_FILTERS = 10_000  # lookup filters: one per user looked up lately
+SCOPES = {"base": 0, "one": 1, "sub": 2}
 _VERSION_3 = b"\x02\x01\x03"
-_BASE_NEVER_NO_LIMITS = (
-    b"\x0a\x01\x00"  # scope baseObject
-    b"\x0a\x01\x03"  # derefAliases derefAlways (ldap3's default)
-    b"\x02\x01\x00"  # sizeLimit 0
-    b"\x02\x01\x00"  # timeLimit 0
-    b"\x01\x01\x00"  # typesOnly FALSE
-)
+_DEREF_ALWAYS = b"\x0a\x01\x03"
+_TYPES_ONLY_FALSE = b"\x01\x01\x00"
 
 
 # -- BER (X.690), definite lengths, as ldap3 has pyasn1 write them (TRUE is 0xFF) ---------
@@ -101,13 +101,43 @@ def bind_request(dn: str, password: bytes) -> bytes:
     return _tlv(0x60, _VERSION_3 + _octets(0x04, dn) + _octets(0x80, password))
 
 
-def read_request(dn: str, attributes: Iterable[str]) -> bytes:
-    """SearchRequest [APPLICATION 3] for one entry: base scope, ``(objectClass=*)``."""
+def search_request(
+    base: str,
+    scope: int,
+    search_filter: bytes,
+    attributes: Iterable[str],
+    size_limit: int = 0,
+    time_limit: int = 0,
+) -> bytes:
+    """SearchRequest [APPLICATION 3], aliases always dereferenced (ldap3's default)."""
     selection = b"".join(_octets(0x04, name) for name in attributes)
     return _tlv(
         0x63,
-        _octets(0x04, dn) + _BASE_NEVER_NO_LIMITS + _PRESENT_OBJECT_CLASS + _tlv(0x30, selection),
+        _octets(0x04, base)
+        + _tlv(0x0A, bytes((scope,)))
+        + _DEREF_ALWAYS
+        + _integer(size_limit)
+        + _integer(time_limit)
+        + _TYPES_ONLY_FALSE
+        + search_filter
+        + _tlv(0x30, selection),
     )
+
+
+@functools.lru_cache(maxsize=MAX_CACHED_FILTERS)
+def encoded_filter(text: str) -> bytes:
+    """A filter string as ldap3 encodes it (its own parser and encoder), remembered.
+
+    A user's lookup filter comes back with every lookup of that user; an
+    invalid one raises ldap3's ``LDAPInvalidFilterError`` (never cached).
+    """
+    parsed = parse_filter(text, None, True, True, None, False)  # ldap3's defaults
+    return bytes(encode(compile_filter(parsed.elements[0])))
+
+
+def read_request(dn: str, attributes: Iterable[str]) -> bytes:
+    """SearchRequest for one entry: base scope, ``(objectClass=*)``, no limits."""
+    return search_request(dn, 0, PRESENT_OBJECT_CLASS, attributes)
 
 
 def password_modify_request(old: bytes, new: bytes) -> bytes:
@@ -187,22 +217,34 @@ def bind(conn: ldap3.Connection, controls: Sequence[Control] | None = None) -> b
         return bool(conn.bound)
 
 
-def read_entry(conn: ldap3.Connection, dn: str, attributes: Sequence[str]) -> bool:
-    """``conn.search(dn, "(objectClass=*)", BASE, attributes=...)``: True if the entry came back.
+def search(
+    conn: ldap3.Connection,
+    base: str,
+    scope: str,
+    search_filter: str,
+    attributes: Sequence[str],
+    *,
+    size_limit: int = 0,
+    time_limit: int = 0,
+) -> bool:
+    """``conn.search(...)`` with ``scope`` "base", "one" or "sub": True if entries came back.
 
     Sets ``conn.result`` and ``conn.response`` as ldap3's search does.
     """
     wanted = list(attributes) or [ldap3.NO_ATTRIBUTES]
+    request = search_request(
+        base, SCOPES[scope], encoded_filter(search_filter), wanted, size_limit, time_limit
+    )
+    summary = {"base": base, "scope": SCOPES[scope], "filter": search_filter, "attributes": wanted}
     with conn.connection_lock:
-        message_id = _send(
-            conn,
-            "searchRequest",
-            read_request(dn, wanted),
-            None,
-            {"base": dn, "scope": 0, "filter": "(objectClass=*)", "attributes": wanted},
-        )
+        message_id = _send(conn, "searchRequest", request, None, summary)
         response = conn.strategy.post_send_search(message_id)
         return conn.result["type"] == "searchResDone" and len(response) > 0
+
+
+def read_entry(conn: ldap3.Connection, dn: str, attributes: Sequence[str]) -> bool:
+    """``conn.search(dn, "(objectClass=*)", BASE, attributes=...)``: True if the entry came back."""
+    return search(conn, dn, "base", "(objectClass=*)", attributes)
 
 
 def modify_password(
