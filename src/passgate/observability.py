@@ -93,6 +93,8 @@ class Metrics:
             registry=self.registry,
         )
         self._phase_children: dict[str, Histogram] = {}
+        self._ldap_children: dict[str, Histogram] = {}
+        self._request_children: dict[tuple[str, int], Counter] = {}
         self.limiter_trips = Counter(
             "passgate_limiter_trips",
             "Attempts refused by the attempt limiter (429), by which limit",
@@ -112,7 +114,18 @@ class Metrics:
             child.observe(seconds)
 
     def observe_ldap(self, operation: str, seconds: float) -> None:
-        self.ldap_seconds.labels(operation).observe(seconds)
+        child = self._ldap_children.get(operation)
+        if child is None:  # operation names are a fixed set (passgate.directory)
+            child = self._ldap_children[operation] = self.ldap_seconds.labels(operation)
+        child.observe(seconds)
+
+    def count_request(self, endpoint: str, outcome: int) -> None:
+        """One request answered; ``labels()`` is looked up once per pair (it takes a lock)."""
+        key = (endpoint, outcome)
+        child = self._request_children.get(key)
+        if child is None:  # endpoints and outcomes are fixed sets (routes, the contract)
+            child = self._request_children[key] = self.requests.labels(endpoint, str(outcome))
+        child.inc()
 
 
 @dataclass

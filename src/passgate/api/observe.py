@@ -59,7 +59,7 @@ async def observed(
         outcome = 5000
         raise
     finally:
-        app.metrics.requests.labels(endpoint, str(outcome)).inc()
+        app.metrics.count_request(endpoint, outcome)
         if audit and app.auditor.enabled:
             with phases.timed("audit"):
                 caller = attempt.caller
