@@ -12,10 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 
-import ldap3
-
 from passgate.config import LdapSettings, env_name
-from passgate.directory import wire
 from passgate.directory.base import BoundUser, PoolStats
 from passgate.directory.bound import UserBinds
 from passgate.directory.cache import ShortLived
@@ -25,7 +22,7 @@ from passgate.directory.dialects.base import Dialect
 from passgate.directory.lookup import ServiceAccount, UserLookup
 from passgate.directory.mappers import UserMapper, mapper_from_settings
 from passgate.directory.pool import ConnectionPool
-from passgate.directory.rootdse import Discovery, RootDse, all_values
+from passgate.directory.rootdse import Discovery, RootDse
 from passgate.errors import ConfigurationError, DirectoryUnavailable, PassgateError
 from passgate.policy.lockout import FailureState
 from passgate.policy.model import DirectoryPolicy
@@ -79,13 +76,11 @@ class GuardReader:
     def __init__(
         self,
         service: ServiceAccount,
-        stopwatch: Stopwatch,
         entry_dn: str,
         rules: RulesCache,
         just_read: Callable[[str, list[str]], dict[str, list[str]] | None] | None = None,
     ) -> None:
         self._service = service
-        self._stopwatch = stopwatch
         self._entry_dn = entry_dn
         self._rules = rules
         self._just_read = just_read
@@ -102,16 +97,8 @@ class GuardReader:
         return self._rules.read(dn, attributes, self._read)
 
     def _read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
-        def read_entry(conn: ldap3.Connection) -> dict[str, list[str]] | None:
-            with self._stopwatch.timed("read"):
-                found = wire.read_entry(conn, dn, attributes)
-            if not found or not conn.response:
-                return None
-            raw = conn.response[0].get("attributes", {})
-            return {k: all_values(vals) for k, vals in raw.items()}
-
         try:
-            return self._service.run("read", read_entry)
+            return self._service.read_entry(dn, attributes)
         except DirectoryUnavailable:
             raise
         except PassgateError:
@@ -232,15 +219,13 @@ class LdapDirectory:
         own are at most the limiter's per-entry budget, 3 by default).
         """
         self.discover()
-        reader = GuardReader(
-            self._service, self._stopwatch, dn, self._rules, self._lookup.just_read
-        )
+        reader = GuardReader(self._service, dn, self._rules, self._lookup.just_read)
         try:
             state = self._dialect.read_failure_state(
                 reader, dn, self._default_policy_dn, time.time()
             )
             if reader.used_lookups_read and (state is None or not state.has_room(HEADROOM)):
-                reader = GuardReader(self._service, self._stopwatch, dn, self._rules)
+                reader = GuardReader(self._service, dn, self._rules)
                 state = self._dialect.read_failure_state(
                     reader, dn, self._default_policy_dn, time.time()
                 )

@@ -75,8 +75,15 @@ class ServiceAccount:
 
     def read(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
         """An entry's attributes, or None when it cannot be read."""
+        try:
+            return self.read_entry(dn, attributes)
+        except PassgateError:
+            return None
 
-        base = canonical_dn(dn)  # ldap3 rewrites some spellings of a search base
+    def read_entry(self, dn: str, attributes: list[str]) -> dict[str, list[str]] | None:
+        """An entry's attributes, None if it is not there to read; passgate's errors raised."""
+
+        base = canonical_dn(dn)  # one spelling of the DN, as every other operation uses
 
         def read_entry(conn: ldap3.Connection) -> dict[str, list[str]] | None:
             with self._stopwatch.timed("read"):
@@ -86,10 +93,7 @@ class ServiceAccount:
             raw = conn.response[0].get("attributes", {})
             return {k: all_values(vals) for k, vals in raw.items()}
 
-        try:
-            return self.run("read", read_entry)
-        except PassgateError:
-            return None
+        return self.run("read", read_entry)
 
     def ping(self) -> None:
         """Raise unless the directory answers the service account (readiness)."""
