@@ -1,18 +1,19 @@
-"""The three requests of every change, put on the wire without pyasn1.
+"""The requests of every change, put on the wire without pyasn1's object trees.
 
-A change sends the same three LDAP messages every time: a base read of
-the entry (the last-straw guard), a simple bind as the user with the
-password-policy request control, and the Password Modify extended
-operation (RFC 3062). ldap3 builds each request as a tree of pyasn1
-objects, turns it back into a dictionary for ``conn.request``, and BER-
-encodes the tree: about two thirds of its CPU per operation (measured in
-the README's "Where the time goes"). Here the three are encoded directly,
-byte for byte what ldap3 sends (a property test compares them with
-ldap3's own encoding), and handed to the same ldap3 connection: its
-socket, TLS, message ids, receive timeout, decoder and result
-dictionaries are ldap3's, so every answer is read exactly as before
-(:mod:`.results`). Everything else (lookups with a filter, AD's modify,
-discovery) stays on ldap3's own methods.
+A change sends the same LDAP messages every time: a base read of the
+entry (the last-straw guard), a simple bind as the user with the
+password-policy request control, the Password Modify extended operation
+(RFC 3062), and the lookup's search when the DN is not cached. ldap3
+builds each request as a tree of pyasn1 objects, turns it back into a
+dictionary for ``conn.request``, and BER-encodes the tree: about two
+thirds of its CPU per operation (measured in the README's "Where the time
+goes"). Here they are encoded directly, byte for byte what ldap3 sends
+(property tests compare them with ldap3's own encoding; a search filter
+is still parsed and encoded by ldap3, once per filter string), and handed
+to the same ldap3 connection: its socket, TLS, message ids, receive
+timeout, decoder and result dictionaries are ldap3's, so every answer is
+read exactly as before (:mod:`.results`). AD's ``unicodePwd`` modify, the
+settlement's binds and discovery stay on ldap3's own methods.
 
 Unlike ldap3, ``conn.request`` never holds a password: the request's
 summary names the operation and its DN only.
