@@ -32,6 +32,8 @@ in flight together, each still bounded per entry.
 
 Storage is in memory (one process) or Redis (shared); if Redis cannot be
 reached, each instance counts in memory until it can, and says so in the log.
+With Redis an attempt is two round trips, each one script: begin (the
+address's budget, the slot, the entry's place) and settle.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from passgate.config import LimiterSettings
 from passgate.errors import (
@@ -89,6 +91,37 @@ class AttemptStore(Protocol):
 
     def release_slot(self, key: str, token: str) -> None:
         """Let go of the slot, if ``token`` still holds it."""
+
+    def begin(self, attempt: Attempt) -> Refusal | None:
+        """Start an attempt: the address's settled failures checked, the entry's slot
+        taken, its place in the entry's budget reserved; ``None`` when it may go ahead.
+
+        A refusal takes nothing: ``("address", wait)`` when the address's budget is
+        full, ``("busy", 0)`` while another attempt holds the slot, ``("user", wait)``
+        when the entry's budget is full (the slot let go again).
+        """
+
+    def settle(self, attempt: Attempt, outcome: Outcome) -> None:
+        """End an attempt: ``failure`` keeps its place and adds one failure for the
+        address, ``verified`` clears the entry's count, ``other`` gives its place
+        back; then the slot is let go."""
+
+
+Outcome = Literal["failure", "verified", "other"]
+Refusal = tuple[Literal["address", "busy", "user"], float]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt's keys and limits, as :meth:`AttemptStore.begin` and ``settle`` take them."""
+
+    entry: str  # the entry's counter and slot: "entry:" + its DN key
+    token: str  # this attempt's mark in the counter and on the slot
+    address: str | None  # the address's counter ("addr:" + address), None without a budget
+    user_limit: int  # 0: the entry's failures are not counted
+    address_limit: int
+    window: float  # seconds
+    slot_ttl: float  # seconds
 
 
 class MemoryAttemptStore:
@@ -165,6 +198,31 @@ class MemoryAttemptStore:
             if held is not None and held[0] == token:
                 del self._slots[key]
 
+    def begin(self, attempt: Attempt) -> Refusal | None:
+        """In steps: one process's attempts for one entry are already one at a time."""
+        if attempt.address is not None:
+            wait = self.failures_wait(attempt.address, attempt.address_limit, attempt.window)
+            if wait is not None:
+                return ("address", wait)
+        if not self.acquire_slot(attempt.entry, attempt.token, attempt.slot_ttl):
+            return ("busy", 0.0)
+        if attempt.user_limit:
+            wait = self.reserve(attempt.entry, attempt.user_limit, attempt.window, attempt.token)
+            if wait is not None:
+                self.release_slot(attempt.entry, attempt.token)
+                return ("user", wait)
+        return None
+
+    def settle(self, attempt: Attempt, outcome: Outcome) -> None:
+        if outcome == "failure":
+            if attempt.address is not None:
+                self.add(attempt.address, attempt.window, attempt.token)
+        elif outcome == "verified":
+            self.clear(attempt.entry)
+        else:
+            self.release(attempt.entry, attempt.token)
+        self.release_slot(attempt.entry, attempt.token)
+
     def _sweep(self, now: float, window: float) -> None:
         """Now and then, drop keys whose attempts all left the window (bounded memory)."""
         self._sweeps += 1
@@ -234,6 +292,62 @@ end
 return 0
 """
 
+# KEYS: the slot, the entry's counter[, the address's counter];
+# ARGV: token, slot ttl (ms), user limit, address limit, window (ms).
+_BEGIN = (
+    _NOW
+    + """
+local window = tonumber(ARGV[5])
+if #KEYS >= 3 then
+  local limit = tonumber(ARGV[4])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
+  local count = redis.call('ZCARD', KEYS[3])
+  if count >= limit then
+    local leaving = redis.call('ZRANGE', KEYS[3], count - limit, count - limit, 'WITHSCORES')
+    return {'address', tonumber(leaving[2]) + window - now}
+  end
+end
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {'busy', 0}
+end
+local user_limit = tonumber(ARGV[3])
+if user_limit > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[2]) >= user_limit then
+    local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+    redis.call('DEL', KEYS[1])
+    return {'user', tonumber(oldest[2]) + window - now}
+  end
+  redis.call('ZADD', KEYS[2], now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], window)
+end
+return {'ok', 0}
+"""
+)
+# KEYS: the slot, the entry's counter[, the address's counter]; ARGV: token, outcome, window (ms).
+_SETTLE = (
+    _NOW
+    + """
+local outcome = ARGV[2]
+if outcome == 'failure' then
+  if #KEYS >= 3 then
+    local window = tonumber(ARGV[3])
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
+    redis.call('ZADD', KEYS[3], now, ARGV[1])
+    redis.call('PEXPIRE', KEYS[3], window)
+  end
+elseif outcome == 'verified' then
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+)
+
 
 class RedisAttemptStore:
     """Counters shared by every instance: one sorted set per key, scripts for atomicity;
@@ -252,6 +366,8 @@ class RedisAttemptStore:
         self._add: Any = self._redis.register_script(_ADD)
         self._failures_wait: Any = self._redis.register_script(_FAILURES_WAIT)
         self._release_slot: Any = self._redis.register_script(_RELEASE_SLOT)
+        self._begin: Any = self._redis.register_script(_BEGIN)
+        self._settle: Any = self._redis.register_script(_SETTLE)
 
     def reserve(self, key: str, limit: int, window: float, token: str) -> float | None:
         wait = int(self._reserve(keys=[self.PREFIX + key], args=[limit, int(window * 1000), token]))
@@ -275,6 +391,37 @@ class RedisAttemptStore:
 
     def release_slot(self, key: str, token: str) -> None:
         self._release_slot(keys=[self.SLOT_PREFIX + key], args=[token])
+
+    def _keys(self, attempt: Attempt) -> list[str]:
+        keys = [self.SLOT_PREFIX + attempt.entry, self.PREFIX + attempt.entry]
+        if attempt.address is not None:
+            keys.append(self.PREFIX + attempt.address)
+        return keys
+
+    def begin(self, attempt: Attempt) -> Refusal | None:
+        """One round trip (a script) for what would be three."""
+        scope, wait = self._begin(
+            keys=self._keys(attempt),
+            args=[
+                attempt.token,
+                int(attempt.slot_ttl * 1000),
+                attempt.user_limit,
+                attempt.address_limit,
+                int(attempt.window * 1000),
+            ],
+        )
+        refused = scope.decode() if isinstance(scope, bytes) else str(scope)
+        if refused == "ok":
+            return None
+        if refused not in ("address", "busy", "user"):
+            raise ValueError(f"unexpected answer from the limiter's script: {refused!r}")
+        return (cast(Literal["address", "busy", "user"], refused), int(wait) / 1000)
+
+    def settle(self, attempt: Attempt, outcome: Outcome) -> None:
+        """One round trip (a script) for what would be two or three."""
+        self._settle(
+            keys=self._keys(attempt), args=[attempt.token, outcome, int(attempt.window * 1000)]
+        )
 
     def close(self) -> None:
         self._redis.close()
@@ -342,6 +489,20 @@ class FallbackAttemptStore:
         self._call("release_slot", key, token)
         self._local.release_slot(key, token)
 
+    def begin(self, attempt: Attempt) -> Refusal | None:
+        result: Refusal | None = self._call("begin", attempt)
+        return result
+
+    def settle(self, attempt: Attempt, outcome: Outcome) -> None:
+        self._call("settle", attempt, outcome)
+        # What may be left here from a time the shared store was down (as release,
+        # clear and release_slot do); a failure is counted where the call went.
+        if outcome == "verified":
+            self._local.clear(attempt.entry)
+        elif outcome == "other":
+            self._local.release(attempt.entry, attempt.token)
+        self._local.release_slot(attempt.entry, attempt.token)
+
 
 def store_from_url(url: str) -> AttemptStore:
     if url.startswith("memory://"):
@@ -406,46 +567,51 @@ class AttemptLimiter:
 
     @contextlib.contextmanager
     def attempt(self, entry: str, address: str | None) -> Iterator[None]:
-        """Run the block as the entry's only attempt; settle its budget by how it ends."""
-        limits = self._limits
-        token = uuid.uuid4().hex
-        entry_dn, entry = entry, "entry:" + entry
-        address_key = self._address_key(address)
-        self.check_address(address)  # again: failures may have settled since the lookup
-        self._take_slot(entry, token, entry_dn)
-        try:
-            if limits.user_failures:
-                wait = self._store.reserve(entry, limits.user_failures, limits.window, token)
-                if wait is not None:
-                    self._trip("user", f"entry {entry_dn}", wait)
-            try:
-                yield
-            except IncorrectOldPassword:
-                if address_key is not None:
-                    self._store.add(address_key, limits.window, token)
-                raise  # a failure: the entry's place stays
-            except VERIFIED_OUTCOMES:
-                self._verified(entry)
-                raise
-            except BaseException:
-                if limits.user_failures:
-                    self._store.release(entry, token)
-                raise
-            self._verified(entry)
-        finally:
-            self._store.release_slot(entry, token)
+        """Run the block as the entry's only attempt; settle its budget by how it ends.
 
-    def _take_slot(self, entry: str, token: str, entry_dn: str) -> None:
-        """Wait up to ``busy_wait`` for the entry's in-flight slot; 429 (Retry-After 1) after."""
+        Two calls to the store (with Redis, two round trips): :meth:`AttemptStore.begin`
+        (the address checked again, since failures may have settled since the lookup;
+        the slot; the place) and :meth:`AttemptStore.settle`.
+        """
+        limits = self._limits
+        attempt = Attempt(
+            entry="entry:" + entry,
+            token=uuid.uuid4().hex,
+            address=self._address_key(address),
+            user_limit=limits.user_failures,
+            address_limit=limits.address_failures,
+            window=limits.window,
+            slot_ttl=limits.slot_ttl,
+        )
+        self._begin(attempt, entry, address)
+        outcome: Outcome = "other"
+        try:
+            yield
+            outcome = "verified"
+        except IncorrectOldPassword:
+            outcome = "failure"  # the entry's place stays; one failure for the address
+            raise
+        except VERIFIED_OUTCOMES:
+            outcome = "verified"
+            raise
+        finally:
+            self._store.settle(attempt, outcome)
+
+    def _begin(self, attempt: Attempt, entry_dn: str, address: str | None) -> None:
+        """Begin, waiting up to ``busy_wait`` for the entry's in-flight slot; 429 after."""
         deadline = time.monotonic() + self._limits.busy_wait
-        while not self._store.acquire_slot(entry, token, self._limits.slot_ttl):
+        while True:
+            refused = self._store.begin(attempt)
+            if refused is None:
+                return
+            scope, wait = refused
+            if scope == "address":
+                self._trip("address", f"client address {address}", wait)
+            if scope == "user":
+                self._trip("user", f"entry {entry_dn}", wait)
             if time.monotonic() >= deadline:
                 self._trip("busy", f"another attempt for {entry_dn} is in flight", 1)
             time.sleep(POLL_INTERVAL)
-
-    def _verified(self, entry: str) -> None:
-        if self._limits.user_failures:
-            self._store.clear(entry)
 
     def _trip(self, scope: str, what: str, wait: float) -> None:
         self.trips += 1

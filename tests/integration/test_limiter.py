@@ -16,7 +16,15 @@ from fastapi.testclient import TestClient
 
 from passgate.app import create_app
 from passgate.dev.tokens import DevIssuer
-from passgate.limiter import RedisAttemptStore
+from passgate.errors import IncorrectOldPassword
+from passgate.limiter import (
+    Attempt,
+    AttemptLimiter,
+    AttemptStore,
+    Limits,
+    MemoryAttemptStore,
+    RedisAttemptStore,
+)
 from tests.conftest import Directory, SettingsFactory, start_redis
 from tests.integration.helpers import assert_error, change, user_token
 from tests.servers.redis_server import RedisServer
@@ -321,3 +329,97 @@ def test_concurrent_guesses_on_two_instances_are_one_at_a_time(
             app.state.components.service.directory.close()
     assert len(failure_times(directory, user.dn)) == 4  # one short of pwdMaxFailure
     assert "pwdAccountLockedTime" not in directory.read(user.dn, "pwdAccountLockedTime")
+
+
+def attempt_on(entry: str, address: str | None = "addr:192.0.2.7", **limits: float) -> Attempt:
+    values: dict[str, float] = {
+        "user_limit": 2,
+        "address_limit": 2,
+        "window": 60.0,
+        "slot_ttl": 30.0,
+    }
+    values.update(limits)
+    return Attempt(
+        entry=entry,
+        token=uuid.uuid4().hex,
+        address=address,
+        user_limit=int(values["user_limit"]),
+        address_limit=int(values["address_limit"]),
+        window=values["window"],
+        slot_ttl=values["slot_ttl"],
+    )
+
+
+def stores_to_compare(redis_url: str) -> list[AttemptStore]:
+    return [MemoryAttemptStore(), RedisAttemptStore(redis_url)]
+
+
+def test_begin_and_settle_mean_the_same_in_memory_and_on_redis(
+    shared_redis: RedisServer,
+) -> None:
+    """The one-round-trip scripts do what the steps do, refusal by refusal."""
+    for store in stores_to_compare(shared_redis.url):
+        first = attempt_on("entry:uid=a")
+        assert store.begin(first) is None
+        second = attempt_on("entry:uid=a")
+        assert store.begin(second) == ("busy", 0.0)  # one at a time
+        store.settle(first, "failure")  # the place stays, one failure for the address
+        assert store.begin(second) is None
+        store.settle(second, "failure")
+        refused = store.begin(attempt_on("entry:uid=a", address=None))
+        assert refused is not None
+        scope, wait = refused
+        assert scope == "user"  # two failures in the entry's budget of two
+        assert 59 <= wait <= 60
+        assert store.acquire_slot("entry:uid=a", "probe", 1)  # a refusal takes no slot
+        store.release_slot("entry:uid=a", "probe")
+        refused = store.begin(attempt_on("entry:uid=b"))
+        assert refused is not None
+        assert refused[0] == "address"  # the address's two settled failures
+        assert store.acquire_slot("entry:uid=b", "probe", 1)
+        store.release_slot("entry:uid=b", "probe")
+
+        third = attempt_on("entry:uid=c", address=None)
+        assert store.begin(third) is None
+        store.settle(third, "other")  # directory down: the place is given back
+        fourth = attempt_on("entry:uid=c", address=None, user_limit=1)
+        assert store.begin(fourth) is None  # the budget of one is free again
+        store.settle(fourth, "failure")
+        assert store.begin(attempt_on("entry:uid=c", address=None, user_limit=1)) is not None
+        verified = attempt_on("entry:uid=c", address=None, user_limit=2)
+        assert store.begin(verified) is None
+        store.settle(verified, "verified")  # the right old password clears the count
+        assert store.begin(attempt_on("entry:uid=c", address=None, user_limit=1)) is None
+
+        uncounted = attempt_on("entry:uid=d", address=None, user_limit=0)
+        assert store.begin(uncounted) is None
+        store.settle(uncounted, "failure")
+        assert store.begin(attempt_on("entry:uid=d", address=None, user_limit=0)) is None
+
+
+def test_an_attempt_is_two_round_trips_to_redis(
+    shared_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Begin and settle, each one script, whatever the outcome (it was five calls)."""
+    store = RedisAttemptStore(shared_redis.url)
+    limiter = AttemptLimiter(store, Limits(user_failures=3, address_failures=20))
+    calls: list[str] = []
+    client = store._redis
+    real = client.execute_command
+
+    def counted(*args: object, **options: object) -> object:
+        calls.append(str(args[0]))
+        return real(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", counted)
+    with limiter.attempt("uid=a,dc=example,dc=org", "192.0.2.9"):
+        pass
+    assert len(calls) == 2, calls
+    calls.clear()
+    with (
+        pytest.raises(IncorrectOldPassword),
+        limiter.attempt("uid=a,dc=example,dc=org", "192.0.2.9"),
+    ):
+        raise IncorrectOldPassword("wrong")
+    assert len(calls) == 2, calls
+    store.close()
