@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from ldap3.core.exceptions import LDAPInvalidFilterError
 from ldap3.operation.bind import bind_operation
 from ldap3.operation.extended import extended_operation
+from ldap3.operation.modify import modify_operation
 from ldap3.operation.search import search_operation
 from ldap3.protocol.convert import build_controls_list
 from ldap3.protocol.rfc3062 import PasswdModifyRequestValue
@@ -171,3 +172,39 @@ def test_the_request_summary_holds_no_password() -> None:
     wire._send(conn, "extendedReq", wire.password_modify_request(b"o-pw", b"n-pw"), None, {})
     assert "o-pw" not in repr(conn.request)
     assert "n-pw" not in repr(conn.request)
+
+
+OPERATIONS = {wire.MODIFY_ADD: ldap3.MODIFY_ADD, wire.MODIFY_DELETE: ldap3.MODIFY_DELETE}
+OPERATIONS[wire.MODIFY_REPLACE] = ldap3.MODIFY_REPLACE
+changes = st.lists(
+    st.tuples(
+        st.sampled_from(sorted(OPERATIONS)),
+        st.sampled_from(["unicodePwd", "userPassword", "description"]),
+        st.lists(secrets, min_size=1, max_size=3),
+    ),
+    min_size=1,
+    max_size=3,
+    unique_by=lambda change: change[1],  # ldap3 takes a dict: one entry per attribute
+)
+
+
+@given(message_ids, text, changes, controls)
+@settings(max_examples=300, deadline=None)
+@example(
+    9,
+    "CN=Doe\\, John,OU=Sales,DC=corp,DC=example",
+    [
+        (wire.MODIFY_DELETE, "unicodePwd", ['"old"'.encode("utf-16-le")]),
+        (wire.MODIFY_ADD, "unicodePwd", ['"new"'.encode("utf-16-le")]),
+    ],
+    None,
+)
+def test_modify_request(message_id: int, dn: str, mods: Any, ctrls: Any) -> None:
+    """AD's delete-old/add-new of unicodePwd, and its reset by the service account."""
+    as_ldap3: dict[str, list[tuple[int, list[bytes]]]] = {}
+    for operation, attribute, values in mods:
+        as_ldap3.setdefault(attribute, []).append((OPERATIONS[operation], values))
+    request = modify_operation(dn, as_ldap3, True)
+    assert wire.message(message_id, wire.modify_request(dn, mods), ctrls) == ldap3_sends(
+        message_id, "modifyRequest", request, ctrls
+    )

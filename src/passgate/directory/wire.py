@@ -12,8 +12,9 @@ goes"). Here they are encoded directly, byte for byte what ldap3 sends
 is still parsed and encoded by ldap3, once per filter string), and handed
 to the same ldap3 connection: its socket, TLS, message ids, receive
 timeout, decoder and result dictionaries are ldap3's, so every answer is
-read exactly as before (:mod:`.results`). AD's ``unicodePwd`` modify, the
-settlement's binds and discovery stay on ldap3's own methods.
+read exactly as before (:mod:`.results`). Active Directory's change is a
+modify of ``unicodePwd`` (delete the old, add the new), encoded here too;
+the settlement's binds and discovery stay on ldap3's own methods.
 
 Unlike ldap3, ``conn.request`` never holds a password: the request's
 summary names the operation and its DN only.
@@ -44,6 +45,9 @@ from ldap3.utils.asn1 import encode
 from pyasn1.codec.ber import decoder as ber_decoder
 
 Control = tuple[str, bool, bytes | None]
+# (operation, attribute, values): 0 add, 1 delete, 2 replace (ldap3.MODIFY_*'s numbers)
+Change = tuple[int, str, Sequence[bytes]]
+MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE = 0, 1, 2
 
 PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"
 PRESENT_OBJECT_CLASS = b"\x87\x0bobjectClass"  # the filter (objectClass=*)
@@ -154,6 +158,16 @@ def password_modify_request(old: bytes, new: bytes) -> bytes:
     return _tlv(0x77, name + _octets(0x81, _tlv(0x30, value)))
 
 
+def modify_request(dn: str, changes: Sequence[Change]) -> bytes:
+    """ModifyRequest [APPLICATION 6]: the changes in order, each an operation on one attribute."""
+    encoded = b""
+    for operation, attribute, values in changes:
+        vals = b"".join(_octets(0x04, value) for value in values)
+        modification = _tlv(0x30, _octets(0x04, attribute) + _tlv(0x31, vals))
+        encoded += _tlv(0x30, _tlv(0x0A, bytes((operation,))) + modification)
+    return _tlv(0x66, _octets(0x04, dn) + _tlv(0x30, encoded))
+
+
 # -- on ldap3's connection ----------------------------------------------------------------
 
 
@@ -246,6 +260,23 @@ def search(
 def read_entry(conn: ldap3.Connection, dn: str, attributes: Sequence[str]) -> bool:
     """``conn.search(dn, "(objectClass=*)", BASE, attributes=...)``: True if the entry came back."""
     return search(conn, dn, "base", "(objectClass=*)", attributes)
+
+
+def modify(
+    conn: ldap3.Connection,
+    dn: str,
+    changes: Sequence[Change],
+    controls: Sequence[Control] | None = None,
+) -> bool:
+    """``conn.modify(dn, {attribute: [(operation, values)], ...})``: True if it succeeded.
+
+    Sets ``conn.result``. The values are bytes, sent as they are.
+    """
+    summary: dict[str, object] = {"entry": dn, "changes": [(op, name) for op, name, _ in changes]}
+    with conn.connection_lock:
+        message_id = _send(conn, "modifyRequest", modify_request(dn, changes), controls, summary)
+        conn.strategy.post_send_single_response(message_id)
+        return bool(conn.result) and conn.result["result"] == RESULT_SUCCESS
 
 
 def modify_password(

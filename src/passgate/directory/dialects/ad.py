@@ -114,14 +114,13 @@ class ActiveDirectoryDialect(Dialect):
         return None
 
     def set_password(self, conn: ldap3.Connection, dn: str, old: str, new: str) -> None:
-        conn.modify(
+        wire.modify(
+            conn,
             dn,
-            {
-                "unicodePwd": [
-                    (ldap3.MODIFY_DELETE, [encode_password(old)]),
-                    (ldap3.MODIFY_ADD, [encode_password(new)]),
-                ]
-            },
+            [
+                (wire.MODIFY_DELETE, "unicodePwd", [encode_password(old)]),
+                (wire.MODIFY_ADD, "unicodePwd", [encode_password(new)]),
+            ],
         )
         results.check_ad_password_change(conn.result, same_as_old=old == new)
 
@@ -202,9 +201,10 @@ class ActiveDirectoryDialect(Dialect):
         return FailureState(count, threshold, resets_in, locked, source)
 
     def set_password_as_service(self, conn: ldap3.Connection, dn: str, new: str) -> None:
-        conn.modify(
+        wire.modify(
+            conn,
             dn,
-            {"unicodePwd": [(ldap3.MODIFY_REPLACE, [encode_password(new)])]},
-            controls=[(POLICY_HINTS_OID, True, POLICY_HINTS_VALUE)],
+            [(wire.MODIFY_REPLACE, "unicodePwd", [encode_password(new)])],
+            [(POLICY_HINTS_OID, True, POLICY_HINTS_VALUE)],
         )
         results.check_ad_reset(conn.result)
