@@ -85,7 +85,7 @@ class ServiceAccount:
 
         base = canonical_dn(dn)  # one spelling of the DN, as every other operation uses
 
-        def read_entry(conn: ldap3.Connection) -> dict[str, list[str]] | None:
+        def entry_on(conn: ldap3.Connection) -> dict[str, list[str]] | None:
             with self._stopwatch.timed("read"):
                 found = wire.read_entry(conn, base, attributes)
             if not found or not conn.response:
@@ -93,7 +93,7 @@ class ServiceAccount:
             raw = conn.response[0].get("attributes", {})
             return {k: all_values(vals) for k, vals in raw.items()}
 
-        return self.run("read", read_entry)
+        return self.run("read", entry_on)
 
     def ping(self) -> None:
         """Raise unless the directory answers the service account (readiness)."""

@@ -50,7 +50,6 @@ Change = tuple[int, str, Sequence[bytes]]
 MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE = 0, 1, 2
 
 PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"
-PRESENT_OBJECT_CLASS = b"\x87\x0bobjectClass"  # the filter (objectClass=*)
 MAX_CACHED_FILTERS = 10_000  # lookup filters: one per user looked up lately
 SCOPES = {"base": 0, "one": 1, "sub": 2}
 _VERSION_3 = b"\x02\x01\x03"
@@ -138,11 +137,6 @@ def encoded_filter(text: str) -> bytes:
     """
     parsed = parse_filter(text, None, True, True, None, False)  # ldap3's defaults
     return bytes(encode(compile_filter(parsed.elements[0])))
-
-
-def read_request(dn: str, attributes: Iterable[str]) -> bytes:
-    """SearchRequest for one entry: base scope, ``(objectClass=*)``, no limits."""
-    return search_request(dn, 0, PRESENT_OBJECT_CLASS, attributes)
 
 
 def password_modify_request(old: bytes, new: bytes) -> bytes:
