@@ -27,6 +27,7 @@ from passgate.config import load_settings
 from passgate.dev.process import free_port
 from passgate.dev.slapd import Slapd
 from passgate.portal.session import TOKEN_COOKIE, TokenBox, Tokens
+from tests.conftest import started
 from tests.keycloak.conftest import KeycloakRealm, passgate_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,6 +176,18 @@ def launch_browser() -> tuple[Any, Any]:
         playwright.stop()
         raise
     return playwright, browser
+
+
+def browser_session(what: str) -> Iterator[Any]:
+    """A launched Chromium for a fixture to yield from; closed, with Playwright, after.
+
+    A module's, not the session's: Playwright's sync API runs an event loop in the
+    main thread while it is started, which later tests would take for their own.
+    """
+    playwright, browser = started(launch_browser, BrowserUnavailable, what)
+    yield browser
+    browser.close()
+    playwright.stop()
 
 
 def assert_accessible(page: Any, state: str) -> None:

@@ -28,7 +28,7 @@ import pytest
 from passgate.dev import seed
 from passgate.dev.keycloak import Keycloak
 from passgate.dev.slapd import Slapd
-from tests.conftest import RELAX, Directory, started
+from tests.conftest import RELAX, Directory
 from tests.keycloak.conftest import KeycloakRealm, claims
 from tests.keycloak.extension_site import (
     ACTION,
@@ -40,9 +40,8 @@ from tests.keycloak.extension_site import (
 from tests.keycloak.portal_site import (
     HELPDESK,
     SCREENSHOTS,
-    BrowserUnavailable,
     assert_accessible,
-    launch_browser,
+    browser_session,
 )
 
 NEW_PASSWORD = "Brand-new-Passw0rd!"
@@ -58,10 +57,7 @@ TIMEOUT_MS = 60_000
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    playwright, browser = started(launch_browser, BrowserUnavailable, "Chromium for Keycloak")
-    yield browser
-    browser.close()
-    playwright.stop()
+    yield from browser_session("Chromium for Keycloak")
 
 
 @pytest.fixture(scope="module")

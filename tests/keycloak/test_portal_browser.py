@@ -21,17 +21,16 @@ import pytest
 from passgate.dev import seed
 from passgate.dev.slapd import Slapd
 from passgate.portal.session import TOKEN_COOKIE
-from tests.conftest import Directory, started
+from tests.conftest import Directory
 from tests.keycloak.conftest import KeycloakRealm
 from tests.keycloak.portal_site import (
     HELPDESK,
     JWT,
     SCREENSHOTS,
-    BrowserUnavailable,
     ForeignSite,
     PortalSite,
     assert_accessible,
-    launch_browser,
+    browser_session,
     start_portal,
 )
 
@@ -43,12 +42,7 @@ TIMEOUT_MS = 60_000  # a shared 2-core machine: Keycloak's pages can take second
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    # Module, not session: Playwright's sync API runs an event loop in the main
-    # thread while it is started, which later tests would take for their own.
-    playwright, browser = started(launch_browser, BrowserUnavailable, "Chromium for the page")
-    yield browser
-    browser.close()
-    playwright.stop()
+    yield from browser_session("Chromium for the page")
 
 
 @pytest.fixture(scope="session")
