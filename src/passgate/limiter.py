@@ -50,6 +50,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast
 
+from passgate import cooperative
 from passgate.config import LimiterSettings
 from passgate.errors import (
     IncorrectOldPassword,
@@ -447,7 +448,8 @@ class FallbackAttemptStore:
     def _call(self, method: str, *args: Any) -> Any:
         if self._clock() >= self._retry_at:
             try:
-                result = getattr(self._shared, method)(*args)
+                # Redis blocks: in a thread when on the loop (see passgate.cooperative).
+                result = cooperative.off_loop(getattr(self._shared, method), *args)
             except Exception as exc:  # redis raises its own tree; any failure means "down"
                 if not self.degraded:
                     log.warning(
@@ -611,7 +613,7 @@ class AttemptLimiter:
                 self._trip("user", f"entry {entry_dn}", wait)
             if time.monotonic() >= deadline:
                 self._trip("busy", f"another attempt for {entry_dn} is in flight", 1)
-            time.sleep(POLL_INTERVAL)
+            cooperative.sleep(POLL_INTERVAL)  # on the loop, other requests go on
 
     def _trip(self, scope: str, what: str, wait: float) -> None:
         self.trips += 1

@@ -4,10 +4,11 @@ A change request is timed in phases, in the order they run:
 
 - ``auth``: the credential read and verified (a cached token is cheap);
 - ``body``: the body read and checked;
-- ``queue``: waiting for a free thread (the hand-off from the event loop);
 - ``limiter``: the address budget, taking the entry's turn and recording how
   the attempt ended (Redis, if shared);
-- ``lookup``: userId (or username) to DN, from the cache or a search;
+- ``lookup``: userId (or username) to DN, from the cache or a search (this
+  and the other LDAP phases include any time the event loop spent on other
+  requests after the answer arrived: :mod:`passgate.cooperative`);
 - ``guard``: the last-straw read of the entry's failure counter;
 - ``bind``: the bind as the user with the old password;
 - ``rules``: passgate's own rules;

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from time import perf_counter
 from typing import Any, TypeVar
 
 from passgate.auth.base import Authenticator
@@ -15,7 +14,6 @@ from passgate.config import Network, Settings
 from passgate.errors import PassgateError
 from passgate.observability import Auditor, Metrics
 from passgate.service import PasswordService
-from passgate.timing import Phases
 
 T = TypeVar("T")
 
@@ -35,8 +33,9 @@ class Components:
 
 
 class Threads:
-    """A bounded pool of threads for everything that blocks: ldap3 (synchronous),
-    the limiter's Redis, and the occasional JWKS fetch.
+    """A bounded pool of threads for what blocks outside a change: the readiness
+    check and the occasional JWKS fetch. (A change runs on the event loop,
+    its waits the loop's: :mod:`passgate.cooperative`.)
 
     asyncio's own executor path is used rather than anyio's ``to_thread``: it
     does the same with fewer hand-offs per call, and every request makes one.
@@ -50,24 +49,6 @@ class Threads:
         if self._executor is None:  # first use, or the app was started again after a shutdown
             self._executor = ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="ldap")
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
-
-    async def run_timed(self, phases: Phases, function: Callable[..., T], *args: Any) -> T:
-        """:meth:`run`, with the hand-offs timed: ``queue`` (to a thread) and ``resume`` (back)."""
-        submitted = perf_counter()
-        ended = [0.0]
-
-        def timed() -> T:
-            phases.add("queue", perf_counter() - submitted)
-            try:
-                return function(*args)
-            finally:
-                ended[0] = perf_counter()
-
-        try:
-            return await self.run(timed)
-        finally:
-            if ended[0]:
-                phases.add("resume", perf_counter() - ended[0])
 
     def shutdown(self) -> None:
         executor, self._executor = self._executor, None

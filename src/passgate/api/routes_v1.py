@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import WithJsonSchema
 
+from passgate import cooperative
 from passgate.api import openapi
 from passgate.api.callers import V1_SCHEMES, CurrentCaller, authorize, security
 from passgate.api.deps import AppParts, attempt_of
@@ -49,9 +50,8 @@ async def v1_change_password(request: Request, change: V1ChangeRequest) -> JSONR
     authorize(caller, user_id, admin_role)
     attempt = attempt_of(request)
     address = attempt.address if targets_others(caller, admin_role) else None
-    # Counted per entry, after the lookup; the limiter may talk to Redis: a thread.
-    await parts.threads.run_timed(
-        attempt.phases,
+    # On the loop: the use case's LDAP waits are the loop's (see passgate.cooperative).
+    await cooperative.run(
         parts.service.change_password,
         user_id,
         passwords.old,
@@ -103,9 +103,9 @@ async def v1_password_policy(
         authorize(caller, user_id, parts.settings.auth.admin_role)
     policy: EffectivePolicy
     if user_id is not None:
-        policy = await parts.threads.run(parts.service.policy_for_user_id, user_id)
+        policy = await cooperative.run(parts.service.policy_for_user_id, user_id)
     elif caller.kind is CallerKind.USER and (caller.user_id or caller.username):
-        policy = await parts.threads.run(parts.service.policy_for_caller, caller)
+        policy = await cooperative.run(parts.service.policy_for_caller, caller)
     else:  # an API key or a service account asking in general: the default rules
-        policy = await parts.threads.run(parts.service.default_policy)
+        policy = await cooperative.run(parts.service.default_policy)
     return v1_policy(policy)

@@ -16,9 +16,11 @@ from urllib.parse import urlsplit
 
 import ldap3
 
+from passgate import cooperative
 from passgate.config import LdapSettings
 from passgate.directory import results
 from passgate.directory.results import UnusableServer, connecting, translated_ldap_errors
+from passgate.directory.strategy import cooperating
 from passgate.errors import DirectoryUnavailable
 
 log = logging.getLogger(__name__)
@@ -68,26 +70,26 @@ class Connector:
         # failover order is ours to decide.
         for url in self._urls:
             server = self._server(url)
-            conn = ldap3.Connection(
-                server,
-                user=user,
-                password=password,
-                authentication=ldap3.SIMPLE,  # also for pooled user connections, bound later
-                auto_bind=ldap3.AUTO_BIND_NONE,
-                client_strategy=ldap3.SYNC,
-                receive_timeout=self._settings.operation_timeout,
-                auto_referrals=False,
-                raise_exceptions=False,
-                read_only=False,
-                # No schema is read (get_info=NONE), so ldap3 has nothing to check
-                # names against; values are escaped by the mappers.
-                check_names=False,
+            conn = cooperating(
+                ldap3.Connection(
+                    server,
+                    user=user,
+                    password=password,
+                    authentication=ldap3.SIMPLE,  # also for pooled user connections, bound later
+                    auto_bind=ldap3.AUTO_BIND_NONE,
+                    client_strategy=ldap3.SYNC,
+                    receive_timeout=self._settings.operation_timeout,
+                    auto_referrals=False,
+                    raise_exceptions=False,
+                    read_only=False,
+                    # No schema is read (get_info=NONE), so ldap3 has nothing to check
+                    # names against; values are escaped by the mappers.
+                    check_names=False,
+                )
             )
             try:
-                with connecting():
-                    conn.open()
-                    if self._settings.start_tls and not server.ssl and not conn.start_tls():
-                        raise UnusableServer(f"StartTLS refused: {conn.result}")
+                # The connect and the TLS handshake block: in a thread when on the loop.
+                cooperative.off_loop(self._secure, conn, server)
                 return conn
             except UnusableServer as lost:
                 self.last_failure = self._unusable(url, lost)
@@ -95,6 +97,12 @@ class Connector:
                 last = lost.reason
                 close_quietly(conn)
         raise DirectoryUnavailable(f"no directory server answered (last error: {last})")
+
+    def _secure(self, conn: ldap3.Connection, server: ldap3.Server) -> None:
+        with connecting():
+            conn.open()
+            if self._settings.start_tls and not server.ssl and not conn.start_tls():
+                raise UnusableServer(f"StartTLS refused: {conn.result}")
 
     def _unusable(self, url: str, lost: UnusableServer) -> str:
         """One log line an operator can act on; a TLS refusal says which CAs were used."""

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import ldap3
 
+from passgate import cooperative
 from passgate.directory.connection import Connector, close_quietly
 from passgate.directory.results import translated_ldap_errors
 from passgate.errors import DirectoryUnavailable, PassgateError
@@ -92,6 +93,10 @@ class Discovery:
         """
         if self._done:
             return self.root_dse
+        # Under a lock while it reads: in a thread when on the loop (see passgate.cooperative).
+        return cooperative.off_loop(self._discover)
+
+    def _discover(self) -> RootDse | None:
         with self._lock:
             if self._done:
                 return self.root_dse

@@ -1,0 +1,64 @@
+"""A change waits for the directory on the event loop without holding it (passgate.cooperative)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+from fastapi import FastAPI
+
+from passgate.dev.tokens import DevIssuer
+from tests.conftest import Directory
+from tests.integration.helpers import user_token
+from tests.integration.test_lockout_guard import make_app  # noqa: F401  (a fixture)
+from tests.slowproxy import SlowProxy
+
+NEW = "Loop-New-Passw0rd!"
+
+
+def test_other_requests_are_answered_while_a_change_waits_for_the_directory(
+    make_app: Callable[..., FastAPI],  # noqa: F811
+    directory: Directory,
+    issuer: DevIssuer,
+) -> None:
+    first, user = directory.add_user(), directory.add_user()
+    token = user_token(issuer, user.user_id)
+    proxy = SlowProxy(directory.server.port, delay=0.3)  # every LDAP request held 0.3 s
+    finished: list[str] = []
+    try:
+        app = make_app(ldap_connection_url=proxy.url)
+
+        async def main() -> list[int]:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://passgate") as client:
+                # Connections opened and the directory discovered (those go to a thread).
+                warm = await client.post(
+                    f"/v1/users/{first.user_id}/change-password",
+                    json={"oldPassword": first.password, "newPassword": NEW},
+                    headers={"Authorization": f"Bearer {user_token(issuer, first.user_id)}"},
+                )
+                assert warm.status_code == 200, warm.text
+
+                async def changing() -> int:
+                    response = await client.post(
+                        f"/v1/users/{user.user_id}/change-password",
+                        json={"oldPassword": user.password, "newPassword": NEW},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    finished.append("change")
+                    return response.status_code
+
+                async def health() -> int:
+                    await asyncio.sleep(0.1)  # the change is waiting for its first answer
+                    response = await client.get("/healthz")
+                    finished.append("health")
+                    return response.status_code
+
+                return list(await asyncio.gather(changing(), health()))
+
+        assert asyncio.run(main()) == [200, 200]
+    finally:
+        proxy.close()
+    assert finished == ["health", "change"]
+    assert directory.can_bind(user.dn, NEW)
