@@ -199,14 +199,23 @@ def same_dn(first: str, second: str) -> bool:
 
 
 def rdn_values(dn: str, attribute: str) -> list[str]:
-    """The values of ``attribute`` in the DN's first RDN (unescaped), e.g. the username."""
+    """The values of ``attribute`` in the DN's first RDN (unescaped), e.g. the username.
+
+    Every change with local rules on names asks for its entry's: the last few
+    thousand are remembered.
+    """
+    return list(_rdn_values(dn, attribute.lower()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _rdn_values(dn: str, attribute: str) -> tuple[str, ...]:
     try:
         rdns = parse_dn(dn)
     except DnError:
-        return []
+        return ()
     if not rdns:
-        return []
-    return [value for kind, value in rdns[0] if kind.lower() == attribute.lower()]
+        return ()
+    return tuple(value for kind, value in rdns[0] if kind.lower() == attribute)
 
 
 def dc_suffix(dn: str) -> str | None:
