@@ -11,7 +11,12 @@ from fastapi import FastAPI
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory
 from tests.integration.helpers import user_token
-from tests.integration.test_lockout_guard import make_app  # noqa: F401  (a fixture)
+from tests.integration.test_lockout_guard import (  # make_app: a fixture
+    admin_token,
+    concurrently,
+    make_app,  # noqa: F401
+    v1_request,
+)
 from tests.slowproxy import SlowProxy
 
 NEW = "Loop-New-Passw0rd!"
@@ -62,3 +67,21 @@ def test_other_requests_are_answered_while_a_change_waits_for_the_directory(
         proxy.close()
     assert finished == ["health", "change"]
     assert directory.can_bind(user.dn, NEW)
+
+
+def test_no_more_changes_reach_the_directory_at_once_than_the_setting_allows(
+    make_app: Callable[..., FastAPI],  # noqa: F811
+    directory: Directory,
+    issuer: DevIssuer,
+) -> None:
+    users = [directory.add_user() for _ in range(6)]
+    admin = admin_token(issuer)
+    proxy = SlowProxy(directory.server.port, delay=0.05)  # so that the six overlap
+    try:
+        app = make_app(ldap_connection_url=proxy.url, ldap_max_concurrency=2)
+        answers = concurrently(app, [v1_request(u.user_id, admin, u.password, NEW) for u in users])
+    finally:
+        proxy.close()
+    assert [r.status_code for r in answers] == [200] * 6, [r.text for r in answers]
+    # Two at a time: never more than two user connections were needed.
+    assert app.state.components.service.directory.user_pool.created == 2

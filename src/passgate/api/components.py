@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from passgate import cooperative
 from passgate.auth.base import Authenticator
 from passgate.config import Network, Settings
 from passgate.errors import PassgateError
@@ -33,17 +34,27 @@ class Components:
 
 
 class Threads:
-    """A bounded pool of threads for what blocks outside a change: the readiness
-    check and the occasional JWKS fetch. (A change runs on the event loop,
-    its waits the loop's: :mod:`passgate.cooperative`.)
+    """Where work that waits goes, at most ``size`` at a time (``PASSGATE_LDAP_MAX_CONCURRENCY``).
 
-    asyncio's own executor path is used rather than anyio's ``to_thread``: it
-    does the same with fewer hand-offs per call, and every request makes one.
+    :meth:`on_loop`: the use case (changes, policy reads) on the event loop,
+    its LDAP waits the loop's (:mod:`passgate.cooperative`); no more than
+    ``size`` talk to the directory at once, the others wait their turn, so a
+    burst of requests is not a burst of new directory connections.
+    :meth:`run`: a pool of as many threads for what blocks outside them
+    (the readiness check, the occasional JWKS fetch).
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._executor: ThreadPoolExecutor | None = None
+        self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    async def on_loop(self, function: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        if self._turns is None or self._turns[0] is not loop:  # a test may start the app again
+            self._turns = (loop, asyncio.Semaphore(self._size))
+        async with self._turns[1]:
+            return await cooperative.run(function, *args)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         if self._executor is None:  # first use, or the app was started again after a shutdown

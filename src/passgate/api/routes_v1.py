@@ -13,7 +13,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import WithJsonSchema
 
-from passgate import cooperative
 from passgate.api import openapi
 from passgate.api.callers import V1_SCHEMES, CurrentCaller, authorize, security
 from passgate.api.deps import AppParts, attempt_of
@@ -51,7 +50,7 @@ async def v1_change_password(request: Request, change: V1ChangeRequest) -> JSONR
     attempt = attempt_of(request)
     address = attempt.address if targets_others(caller, admin_role) else None
     # On the loop: the use case's LDAP waits are the loop's (see passgate.cooperative).
-    await cooperative.run(
+    await parts.threads.on_loop(
         parts.service.change_password,
         user_id,
         passwords.old,
@@ -103,9 +102,9 @@ async def v1_password_policy(
         authorize(caller, user_id, parts.settings.auth.admin_role)
     policy: EffectivePolicy
     if user_id is not None:
-        policy = await cooperative.run(parts.service.policy_for_user_id, user_id)
+        policy = await parts.threads.on_loop(parts.service.policy_for_user_id, user_id)
     elif caller.kind is CallerKind.USER and (caller.user_id or caller.username):
-        policy = await cooperative.run(parts.service.policy_for_caller, caller)
+        policy = await parts.threads.on_loop(parts.service.policy_for_caller, caller)
     else:  # an API key or a service account asking in general: the default rules
-        policy = await cooperative.run(parts.service.default_policy)
+        policy = await parts.threads.on_loop(parts.service.default_policy)
     return v1_policy(policy)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from passgate import cooperative
 from passgate.api import openapi
 from passgate.api.callers import WORKSPACE_SCHEMES, WorkspaceCaller, security
 from passgate.api.deps import AppParts
@@ -41,7 +40,7 @@ async def workspace_change_password(change: WorkspaceChangeRequest) -> JSONRespo
     # The person's token, then the body: see inputs.workspace_change.
     # The caller's own entry: bounded per entry (shared with v1), no address budget.
     phases = change.phases
-    await cooperative.run(
+    await change.parts.threads.on_loop(
         change.parts.service.change_password_for_caller,
         change.caller,
         change.passwords.old,
@@ -66,5 +65,5 @@ async def workspace_change_password(change: WorkspaceChangeRequest) -> JSONRespo
     openapi_extra=security(*WORKSPACE_SCHEMES),
 )
 async def workspace_password_policy(parts: AppParts, caller: WorkspaceCaller) -> JSONResponse:
-    policy = await cooperative.run(parts.service.policy_for_caller, caller)
+    policy = await parts.threads.on_loop(parts.service.policy_for_caller, caller)
     return workspace_policy(policy)

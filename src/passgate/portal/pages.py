@@ -20,7 +20,6 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from passgate import cooperative
 from passgate.api.callers import authenticate
 from passgate.api.components import Components
 from passgate.api.observe import log_refusal, observed
@@ -188,7 +187,7 @@ class Portal:
             caller = await self.caller(request)
             if caller is None:
                 return self.redirect("/login")
-            policy = await cooperative.run(self.parts.service.policy_for_caller, caller)
+            policy = await self.parts.threads.on_loop(self.parts.service.policy_for_caller, caller)
         except PassgateError as error:
             log_refusal(request, error)
             return self.form(request, t, None, views.refusal(error, None, t, self.helpdesk))
@@ -258,7 +257,7 @@ class Portal:
                 attempt.caller = caller
                 attempt.target = caller.user_id or caller.username
                 passwords = read_passwords(form, self.parts)
-                await cooperative.run(
+                await self.parts.threads.on_loop(
                     self.parts.service.change_password_for_caller,
                     caller,
                     passwords.old,
@@ -272,7 +271,7 @@ class Portal:
 
     async def policy_or_none(self, caller: Caller) -> EffectivePolicy | None:
         try:
-            return await cooperative.run(self.parts.service.policy_for_caller, caller)
+            return await self.parts.threads.on_loop(self.parts.service.policy_for_caller, caller)
         except PassgateError:
             return None
 
