@@ -8,7 +8,7 @@ workspace ``Errors``), the userId first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from pydantic import SecretStr
@@ -124,6 +124,16 @@ async def workspace_change(request: Request) -> WorkspaceChange:
     with phases.timed("body"):
         passwords = await workspace_passwords(request)
     return WorkspaceChange(parts_of(request), caller, passwords, phases)
+
+
+async def v1_change_arguments(request: Request) -> dict[str, Any]:
+    """The v1 change endpoint's arguments, solved as its signature says (see routing.solved_by)."""
+    return {"request": request, "change": await v1_change(request, request.path_params["userId"])}
+
+
+async def workspace_change_arguments(request: Request) -> dict[str, Any]:
+    """The workspace change endpoint's arguments (see routing.solved_by)."""
+    return {"change": await workspace_change(request)}
 
 
 V1ChangeRequest = Annotated[V1Change, Depends(v1_change)]

@@ -16,10 +16,10 @@ from pydantic import WithJsonSchema
 from passgate.api import openapi
 from passgate.api.callers import V1_SCHEMES, CurrentCaller, authorize, security
 from passgate.api.deps import AppParts, attempt_of
-from passgate.api.inputs import OBJECT_ID_PATTERN, V1ChangeRequest
+from passgate.api.inputs import OBJECT_ID_PATTERN, V1ChangeRequest, v1_change_arguments
 from passgate.api.models import ChangePasswordV1, V1PolicyResponse, V1Success
 from passgate.api.presenters import v1_policy, v1_success
-from passgate.api.routing import V1Route, audited
+from passgate.api.routing import V1Route, audited, solved_by
 from passgate.auth.base import OBJECT_ID, Caller, CallerKind
 from passgate.errors import FieldProblem, ValidationFailed
 from passgate.policy.model import EffectivePolicy
@@ -37,6 +37,7 @@ router = APIRouter(prefix="/v1", route_class=V1Route)
     ),
 )
 @audited
+@solved_by(v1_change_arguments)
 async def v1_change_password(request: Request, change: V1ChangeRequest) -> JSONResponse:
     # The caller, then the userId with the body (one 400 names both): see inputs.v1_change.
     parts, caller, user_id, passwords = (

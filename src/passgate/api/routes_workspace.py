@@ -8,14 +8,14 @@ from fastapi.responses import JSONResponse
 from passgate.api import openapi
 from passgate.api.callers import WORKSPACE_SCHEMES, WorkspaceCaller, security
 from passgate.api.deps import AppParts
-from passgate.api.inputs import WorkspaceChangeRequest
+from passgate.api.inputs import WorkspaceChangeRequest, workspace_change_arguments
 from passgate.api.models import (
     ChangePasswordWorkspace,
     WorkspaceEnvelope,
     WorkspacePolicyEnvelope,
 )
 from passgate.api.presenters import workspace_policy, workspace_success
-from passgate.api.routing import WorkspaceRoute, audited
+from passgate.api.routing import WorkspaceRoute, audited, solved_by
 
 PREFIX = "/api/workspace"
 CHANGE = "/account/change-password"
@@ -36,6 +36,7 @@ router = APIRouter(prefix=PREFIX, route_class=WorkspaceRoute)
     ),
 )
 @audited
+@solved_by(workspace_change_arguments)
 async def workspace_change_password(change: WorkspaceChangeRequest) -> JSONResponse:
     # The person's token, then the body: see inputs.workspace_change.
     # The caller's own entry: bounded per entry (shared with v1), no address budget.

@@ -18,7 +18,7 @@ audited and presented exactly like a refusal from the directory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from fastapi import Request, Response
@@ -39,12 +39,34 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 Presenter = Callable[[PassgateError, Request], Response]
 
 _AUDITED = "__passgate_audited__"
+_SOLVER = "__passgate_solver__"
+Solver = Callable[[Request], Awaitable[dict[str, Any]]]
 
 
 def audited(endpoint: Endpoint) -> Endpoint:
     """Mark an endpoint whose every attempt, refused or not, writes an audit line."""
     setattr(endpoint, _AUDITED, True)
     return endpoint
+
+
+def solved_by(solve: Solver) -> Callable[[Endpoint], Endpoint]:
+    """Mark an endpoint whose arguments ``solve`` builds from the request itself.
+
+    For the change endpoints, the hot path. FastAPI still documents the
+    endpoint from its signature (the dependencies name the path parameter,
+    the credentials, the body); at run time the route calls
+    ``endpoint(**await solve(request))`` and skips FastAPI's per-request
+    handler (its dependency solving, telemetry context, body reading and
+    response serializing), about 50 microseconds of CPU per change. ``solve``
+    calls the same dependency functions the signature names, in its order,
+    and the endpoint returns a ready ``Response``.
+    """
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        setattr(endpoint, _SOLVER, solve)
+        return endpoint
+
+    return mark
 
 
 def timed(parts: Components, phases: Phases, response: Response) -> None:
@@ -77,7 +99,7 @@ class PresentedRoute(APIRoute):
         return None
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        handler = self._solved_handler() or super().get_route_handler()
         endpoint_name = self.name
         audit = bool(getattr(self.endpoint, _AUDITED, False))
         present, target = self.present, self.target
@@ -104,6 +126,19 @@ class PresentedRoute(APIRoute):
             return response
 
         return observed_and_presented
+
+    def _solved_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]] | None:
+        """The endpoint called with its :func:`solved_by` arguments, if it has a solver."""
+        solve: Solver | None = getattr(self.endpoint, _SOLVER, None)
+        if solve is None:
+            return None
+        endpoint = self.endpoint
+
+        async def solved(request: Request) -> Response:
+            response: Response = await endpoint(**await solve(request))
+            return response
+
+        return solved
 
 
 class V1Route(PresentedRoute):
