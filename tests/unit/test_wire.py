@@ -9,6 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from ldap3.core.exceptions import LDAPInvalidFilterError
+from ldap3.core.results import RESULT_CODES
 from ldap3.operation.bind import bind_operation
 from ldap3.operation.extended import extended_operation
 from ldap3.operation.modify import modify_operation
@@ -16,7 +17,7 @@ from ldap3.operation.search import search_operation
 from ldap3.protocol.convert import build_controls_list
 from ldap3.protocol.rfc3062 import PasswdModifyRequestValue
 from ldap3.protocol.rfc4511 import LDAPMessage, MessageID, ProtocolOp
-from ldap3.utils.asn1 import encode
+from ldap3.utils.asn1 import decode_message_fast, encode
 from ldap3.utils.conv import escape_filter_chars
 
 from passgate.directory import ppolicy, wire
@@ -213,3 +214,110 @@ def test_modify_request(message_id: int, dn: str, mods: Any, ctrls: Any) -> None
     assert wire.message(message_id, wire.modify_request(dn, mods), ctrls) == ldap3_sends(
         message_id, "modifyRequest", request, ctrls
     )
+
+
+# -- answers: read directly exactly as ldap3's fast decoder reads them ---------------------
+
+LDAP3_STRATEGY = ldap3.Connection(ldap3.Server("localhost"), client_strategy=ldap3.SYNC).strategy
+
+
+def ldap3_reads(data: bytes) -> tuple[int, dict[str, Any]]:
+    message = decode_message_fast(data)
+    return int(message["messageID"]), LDAP3_STRATEGY.decode_response_fast(message)
+
+
+result_kinds = st.sampled_from([0x61, 0x65, 0x67, 0x78])
+result_codes = st.sampled_from(sorted(RESULT_CODES))
+answer_controls = st.lists(
+    st.tuples(
+        st.sampled_from([ppolicy.OID, "1.2.840.113556.1.4.2239", "2.5.4.3", "1.2.3.4.5"]),
+        st.sampled_from([None, b"\x00", b"\xff"]),  # criticality absent, FALSE, TRUE
+        st.one_of(st.none(), st.binary(max_size=200)),
+    ),
+    max_size=3,
+    unique_by=lambda control: control[0],
+)
+
+
+def encoded_answer(
+    message_id: int,
+    kind: int,
+    code: int,
+    matched: str,
+    diagnostic: str,
+    extra: list[tuple[int, bytes]],
+    controls: list[tuple[str, bytes | None, bytes | None]] | None,
+) -> bytes:
+    body = (
+        wire._tlv(0x0A, code.to_bytes(code.bit_length() // 8 + 1, "big"))
+        + wire._octets(0x04, matched)
+        + wire._octets(0x04, diagnostic)
+        + b"".join(wire._tlv(tag, value) for tag, value in extra)
+    )
+    encoded = wire._integer(message_id) + wire._tlv(kind, body)
+    if controls is not None:
+        each = b""
+        for oid, critical, value in controls:
+            inner = wire._octets(0x04, oid)
+            if critical is not None:
+                inner += wire._tlv(0x01, critical)
+            if value is not None:
+                inner += wire._tlv(0x04, value)
+            each += wire._tlv(0x30, inner)
+        encoded += wire._tlv(0xA0, each)
+    return wire._tlv(0x30, encoded)
+
+
+@given(
+    message_ids,
+    result_kinds,
+    result_codes,
+    text,
+    text,
+    st.one_of(st.none(), st.binary(max_size=200)),
+    st.one_of(st.none(), text),
+    st.one_of(st.none(), answer_controls),
+)
+@settings(max_examples=400, deadline=None)
+def test_a_result_is_read_as_ldap3_reads_it(
+    message_id: int,
+    kind: int,
+    code: int,
+    matched: str,
+    diagnostic: str,
+    value: bytes | None,
+    name: str | None,
+    controls: list[tuple[str, bytes | None, bytes | None]] | None,
+) -> None:
+    extra: list[tuple[int, bytes]] = []
+    if kind == 0x61 and value is not None:
+        extra.append((0x87, value))  # saslCreds
+    if kind == 0x78:
+        if name is not None:
+            extra.append((0x8A, name.encode()))
+        if value is not None:
+            extra.append((0x8B, value))
+    data = encoded_answer(message_id, kind, code, matched, diagnostic, extra, controls)
+    assert wire.decode_result(data) == ldap3_reads(data)
+
+
+def test_what_is_not_a_plain_result_is_left_to_ldap3() -> None:
+    referral = wire._tlv(0xA3, wire._octets(0x04, "ldap://elsewhere/"))
+    with_referral = encoded_answer(7, 0x67, 10, "", "", [(0xA3, referral[2:])], None)
+    assert wire.decode_result(with_referral) is None
+    paged = encoded_answer(7, 0x65, 0, "", "", [], [("1.2.840.113556.1.4.319", None, b"0")])
+    assert wire.decode_result(paged) is None
+    latin1 = encoded_answer(7, 0x67, 0, "", "", [], None).replace(
+        b"\x04\x00\x04\x00", b"\x04\x00\x04\x01\xe9"
+    )
+    assert wire.decode_result(latin1) is None  # ldap3 tries its other encodings
+    entry = wire._tlv(0x30, wire._integer(3) + wire._tlv(0x64, wire._octets(0x04, "cn=x")))
+    assert wire.decode_result(entry) is None
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=500, deadline=None)
+def test_any_bytes_are_read_or_left_to_ldap3_never_raised(data: bytes) -> None:
+    decoded = wire.decode_result(data)
+    if decoded is not None:
+        assert decoded == ldap3_reads(data)

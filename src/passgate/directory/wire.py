@@ -1,4 +1,4 @@
-"""The requests of every change, put on the wire without pyasn1's object trees.
+"""The requests of every change, put on the wire without pyasn1's object trees; their answers.
 
 A change sends the same LDAP messages every time: a base read of the
 entry (the last-straw guard), a simple bind as the user with the
@@ -10,38 +10,51 @@ thirds of its CPU per operation (measured in the README's "Where the time
 goes"). Here they are encoded directly, byte for byte what ldap3 sends
 (property tests compare them with ldap3's own encoding; a search filter
 is still parsed and encoded by ldap3, once per filter string), and handed
-to the same ldap3 connection: its socket, TLS, message ids, receive
-timeout, decoder and result dictionaries are ldap3's, so every answer is
-read exactly as before (:mod:`.results`). Active Directory's change is a
-modify of ``unicodePwd`` (delete the old, add the new), encoded here too;
-the settlement's binds and discovery stay on ldap3's own methods.
+to the same ldap3 connection: its socket, TLS, message ids and receive
+timeout are ldap3's. Active Directory's change is a modify of
+``unicodePwd`` (delete the old, add the new), encoded here too; the
+settlement's binds and discovery stay on ldap3's own methods.
+
+The answers are read as ldap3's ``get_response`` reads them
+(:func:`_answers`): the same result dictionaries, the same refusals with
+the same words, so :mod:`.results` reads every answer as before. A plain
+result (bind, search done, modify, extended) is decoded here
+(:func:`decode_result`, property-tested against ldap3's fast decoder);
+entries and anything unusual by ldap3's decoder.
 
 Unlike ldap3, ``conn.request`` never holds a password: the request's
 summary names the operation and its DN only.
 
-It reaches into ldap3 2.9.1's strategy (``_outstanding``,
-``post_send_single_response``, ``post_send_search``): ldap3's last
-release, and the version ``pyproject.toml`` pins.
+It reaches into ldap3 2.9.1's strategy (``_outstanding``, ``receiving``,
+``decode_response_fast``): ldap3's last release, and the version
+``pyproject.toml`` pins.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import ldap3
 from ldap3.core.exceptions import (
+    LDAPExceptionError,
     LDAPExtensionError,
     LDAPPasswordIsMandatoryError,
+    LDAPSessionTerminatedByServerError,
     LDAPSocketOpenError,
+    LDAPSocketReceiveError,
     LDAPSocketSendError,
+    LDAPTransactionError,
     LDAPUserNameIsMandatoryError,
     communication_exception_factory,
 )
-from ldap3.core.results import RESULT_SUCCESS
+from ldap3.core.results import RESULT_CODES, RESULT_SUCCESS
 from ldap3.operation.search import compile_filter, parse_filter
+from ldap3.protocol.oid import Oids
 from ldap3.protocol.rfc3062 import PasswdModifyResponseValue
-from ldap3.utils.asn1 import encode
+from ldap3.utils.asn1 import decode_message_fast, encode
 from pyasn1.codec.ber import decoder as ber_decoder
 
 Control = tuple[str, bool, bytes | None]
@@ -162,6 +175,214 @@ def modify_request(dn: str, changes: Sequence[Change]) -> bytes:
     return _tlv(0x66, _octets(0x04, dn) + _tlv(0x30, encoded))
 
 
+# -- answers: LDAPResult read directly, anything else by ldap3 ------------------------------
+
+Answer = dict[str, Any]  # as ldap3's decode_response_fast builds it
+# The answers passgate waits for, by their [APPLICATION n] tag.
+_RESULTS = {
+    0x61: "bindResponse",
+    0x65: "searchResDone",
+    0x67: "modifyResponse",
+    0x78: "extendedResp",
+}
+# Controls ldap3 decodes into dictionaries of their own: left to it.
+_DECODED_BY_LDAP3 = frozenset(
+    {"1.2.840.113556.1.4.319", "1.2.840.113556.1.4.841", "1.3.6.1.1.13.1", "1.3.6.1.1.13.2"}
+)
+_NOTICE_OF_DISCONNECTION = "1.3.6.1.4.1.1466.20036"
+_NOVELL_TRANSACTION_ERROR = "2.16.840.1.113719.1.27.103.4"
+_CONTINUED = frozenset({"searchResEntry", "searchResRef", "intermediateResponse"})
+
+
+def _element(data: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, start, end) of the BER element at ``at`` (definite lengths only)."""
+    tag = data[at]
+    first = data[at + 1]
+    if first < 0x80:
+        start = at + 2
+        end = start + first
+    else:
+        octets = first & 0x7F
+        if not 0 < octets <= 4:
+            raise ValueError("unsupported length")
+        start = at + 2 + octets
+        end = start + int.from_bytes(data[at + 2 : start], "big")
+    if end > len(data):
+        raise ValueError("truncated")
+    return tag, start, end
+
+
+def decode_result(data: bytes) -> tuple[int, Answer] | None:
+    """(messageID, answer) for a plain LDAPResult, as ldap3's fast decoder gives it.
+
+    The bind, search-done, modify and extended answers, with their usual
+    parts and plain controls; anything else (an entry, referrals, a control
+    ldap3 decodes itself, text that is not UTF-8, a malformed message) is
+    None: ldap3's own decoder reads it (and raises as it does). ldap3's
+    decoder takes as long as the rest of the exchange; this one is a few
+    slices (property tests compare the two).
+    """
+    try:
+        tag, start, end = _element(data, 0)
+        if tag != 0x30 or end != len(data):
+            return None
+        tag, start, at = _element(data, start)
+        if tag != 0x02 or at == start:
+            return None
+        message_id = int.from_bytes(data[start:at], "big", signed=True)
+        op, start, op_end = _element(data, at)
+        kind = _RESULTS.get(op)
+        if kind is None:
+            return None
+        tag, start, at = _element(data, start)
+        if tag != 0x0A or at == start:
+            return None
+        code = int.from_bytes(data[start:at], "big", signed=True)
+        tag, start, at = _element(data, at)
+        if tag != 0x04:
+            return None
+        matched = data[start:at].decode("utf-8")
+        tag, start, at = _element(data, at)
+        if tag != 0x04:
+            return None
+        diagnostic = data[start:at].decode("utf-8")
+        answer: Answer = {
+            "result": code,
+            "description": RESULT_CODES[code],
+            "dn": matched,
+            "message": diagnostic,
+            "referrals": None,
+        }
+        if kind == "bindResponse":
+            answer["saslCreds"] = None
+        elif kind == "extendedResp":
+            answer["responseName"] = None
+            answer["responseValue"] = None
+        while at < op_end:
+            tag, start, at = _element(data, at)
+            if kind == "bindResponse" and tag == 0x87:
+                answer["saslCreds"] = data[start:at]
+            elif kind == "extendedResp" and tag == 0x8A:
+                answer["responseName"] = data[start:at].decode("utf-8")
+                answer["responseValue"] = b""
+            elif kind == "extendedResp" and tag == 0x8B:
+                answer["responseValue"] = data[start:at]
+            else:
+                return None  # referrals, or what ldap3 would make of something unexpected
+        if at != op_end:
+            return None
+        answer["type"] = kind
+        if op_end < end:
+            tag, start, at = _element(data, op_end)
+            if tag != 0xA0 or at != end:
+                return None
+            found = _controls_of(data, start, at)
+            if found is None:
+                return None
+            if found:
+                answer["controls"] = found
+        return message_id, answer
+    except (IndexError, ValueError, KeyError):  # UnicodeDecodeError is a ValueError
+        return None
+
+
+def _controls_of(data: bytes, at: int, end: int) -> dict[str, Answer] | None:
+    found: dict[str, Answer] = {}
+    while at < end:
+        tag, start, at = _element(data, at)
+        if tag != 0x30:
+            return None
+        tag, inner, after = _element(data, start)
+        if tag != 0x04:
+            return None
+        oid = data[inner:after].decode("utf-8")
+        if oid in _DECODED_BY_LDAP3:
+            return None
+        critical, value = False, None
+        while after < at:
+            tag, inner, after = _element(data, after)
+            if tag == 0x01:
+                critical = True  # ldap3 reads any criticality it is sent as TRUE
+            elif tag == 0x04:
+                value = data[inner:after]
+            else:
+                return None
+        found[oid] = {"description": Oids.get(oid, ""), "criticality": critical, "value": value}
+    return found
+
+
+def _terminated(conn: ldap3.Connection) -> LDAPExceptionError:
+    with contextlib.suppress(OSError, LDAPExceptionError):
+        conn.strategy.close()
+    conn.last_error = "session terminated by server"
+    return LDAPSessionTerminatedByServerError(conn.last_error)
+
+
+def _answers(conn: ldap3.Connection, message_id: int) -> tuple[list[Answer], Answer]:
+    """(entries, result) of the request: what ldap3's ``get_response`` does for it.
+
+    Waits through the strategy's ``receiving`` (on the event loop inside
+    ``passgate.cooperative.run``); reads a plain result with
+    :func:`decode_result`, anything else with ldap3's decoder; refuses what
+    ldap3 refuses (a notice of disconnection, a stray message id) with its
+    exceptions and words. No referral is followed (passgate's connections
+    have ``auto_referrals=False``); an entry lacking an asked-for attribute
+    gets it empty, as ldap3's ``return_empty_attributes`` default does.
+    """
+    strategy = conn.strategy
+    answers: list[Answer] = []
+    complete = False
+    while not complete:
+        messages = strategy.receiving()
+        if not messages:
+            raise _terminated(conn)
+        for data in messages:
+            decoded = decode_result(data)
+            if decoded is None:
+                message = decode_message_fast(data)
+                answer_id, answer = (
+                    int(message["messageID"]),
+                    strategy.decode_response_fast(message),
+                )
+            else:
+                answer_id, answer = decoded
+            if answer_id == message_id:
+                answers.append(answer)
+                complete = complete or answer["type"] not in _CONTINUED
+            elif answer_id == 0:  # unsolicited (RFC 4511, 4.4)
+                name = answer.get("responseName")
+                if name == _NOTICE_OF_DISCONNECTION:
+                    raise _terminated(conn)
+                if name == _NOVELL_TRANSACTION_ERROR:
+                    conn.last_error = "transaction error"
+                    raise LDAPTransactionError(conn.last_error)
+                conn.last_error = "unknown unsolicited notification from server"
+                raise LDAPSocketReceiveError(conn.last_error)
+            elif answer["type"] == "extendedResp":
+                conn.last_error = "multiple extended responses to a single extended request"
+                raise LDAPExtensionError(conn.last_error)
+            else:
+                conn.last_error = "invalid messageId received"
+                raise LDAPSocketReceiveError(conn.last_error)
+    result, entries = answers[-1], answers[:-1]
+    request = strategy._outstanding.pop(message_id)
+    if conn.empty_attributes:
+        asked = [a for a in request.get("attributes") or () if a not in _ANY_ATTRIBUTES]
+        for entry in entries:
+            if entry["type"] == "searchResEntry":
+                for name in asked:
+                    if name not in entry["raw_attributes"]:
+                        entry["raw_attributes"][name] = []
+                        entry["attributes"][name] = []
+    conn.result = result
+    return entries, result
+
+
+_ANY_ATTRIBUTES = frozenset(
+    {ldap3.ALL_ATTRIBUTES, ldap3.ALL_OPERATIONAL_ATTRIBUTES, ldap3.NO_ATTRIBUTES}
+)
+
+
 # -- on ldap3's connection ----------------------------------------------------------------
 
 
@@ -218,8 +439,8 @@ def bind(conn: ldap3.Connection, controls: Sequence[Control] | None = None) -> b
             controls,
             {"name": conn.user, "authentication": {"simple": "<hidden>", "sasl": None}},
         )
-        conn.strategy.post_send_single_response(message_id)
-        result = conn.result
+        conn.response = None
+        _, result = _answers(conn, message_id)
         conn.bound = bool(result) and result["result"] == RESULT_SUCCESS
         if not conn.bound and result and result["description"] and not conn.last_error:
             conn.last_error = result["description"]
@@ -247,8 +468,9 @@ def search(
     summary = {"base": base, "scope": SCOPES[scope], "filter": search_filter, "attributes": wanted}
     with conn.connection_lock:
         message_id = _send(conn, "searchRequest", request, None, summary)
-        response = conn.strategy.post_send_search(message_id)
-        return conn.result["type"] == "searchResDone" and len(response) > 0
+        entries, result = _answers(conn, message_id)
+        conn.response = entries
+        return result["type"] == "searchResDone" and len(entries) > 0
 
 
 def read_entry(conn: ldap3.Connection, dn: str, attributes: Sequence[str]) -> bool:
@@ -269,8 +491,9 @@ def modify(
     summary: dict[str, object] = {"entry": dn, "changes": [(op, name) for op, name, _ in changes]}
     with conn.connection_lock:
         message_id = _send(conn, "modifyRequest", modify_request(dn, changes), controls, summary)
-        conn.strategy.post_send_single_response(message_id)
-        return bool(conn.result) and conn.result["result"] == RESULT_SUCCESS
+        conn.response = None
+        _, result = _answers(conn, message_id)
+        return bool(result) and result["result"] == RESULT_SUCCESS
 
 
 def modify_password(
@@ -289,8 +512,8 @@ def modify_password(
             controls,
             {"name": PASSWORD_MODIFY_OID, "value": "<hidden>"},
         )
-        conn.strategy.post_send_single_response(message_id)
-        result = conn.result
+        conn.response = None
+        _, result = _answers(conn, message_id)
         if result and result["result"] == RESULT_SUCCESS and result.get("responseValue"):
             _, rest = ber_decoder.decode(
                 result["responseValue"], asn1Spec=PasswdModifyResponseValue()
