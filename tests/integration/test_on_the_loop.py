@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from passgate.dev import seed
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory, start_slapd
 from tests.integration.helpers import user_token
@@ -23,49 +24,63 @@ from tests.slowproxy import SlowProxy
 NEW = "Loop-New-Passw0rd!"
 
 
+def change_beside_health(
+    app: FastAPI,
+    issuer: DevIssuer,
+    first: seed.User,
+    user: seed.User,
+    before: Callable[[], None] = lambda: None,
+) -> tuple[list[int], list[str]]:
+    """A first change (connections opened, discovery done: those go to a thread), then
+    ``before()``, then a second change and, a moment later, /healthz, together.
+
+    The two answers' statuses (change, health), and the order they finished in.
+    """
+    finished: list[str] = []
+
+    async def post(client: httpx.AsyncClient, whom: seed.User) -> httpx.Response:
+        return await client.post(
+            f"/v1/users/{whom.user_id}/change-password",
+            json={"oldPassword": whom.password, "newPassword": NEW},
+            headers={"Authorization": f"Bearer {user_token(issuer, whom.user_id)}"},
+        )
+
+    async def main() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://passgate") as client:
+            warm = await post(client, first)
+            assert warm.status_code == 200, warm.text
+            before()
+
+            async def changing() -> int:
+                response = await post(client, user)
+                finished.append("change")
+                return response.status_code
+
+            async def health() -> int:
+                await asyncio.sleep(0.1)  # the change is waiting for an answer
+                response = await client.get("/healthz")
+                finished.append("health")
+                return response.status_code
+
+            return list(await asyncio.gather(changing(), health()))
+
+    return asyncio.run(main()), finished
+
+
 def test_other_requests_are_answered_while_a_change_waits_for_the_directory(
     make_app: Callable[..., FastAPI],  # noqa: F811
     directory: Directory,
     issuer: DevIssuer,
 ) -> None:
     first, user = directory.add_user(), directory.add_user()
-    token = user_token(issuer, user.user_id)
     proxy = SlowProxy(directory.server.port, delay=0.3)  # every LDAP request held 0.3 s
-    finished: list[str] = []
     try:
         app = make_app(ldap_connection_url=proxy.url)
-
-        async def main() -> list[int]:
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://passgate") as client:
-                # Connections opened and the directory discovered (those go to a thread).
-                warm = await client.post(
-                    f"/v1/users/{first.user_id}/change-password",
-                    json={"oldPassword": first.password, "newPassword": NEW},
-                    headers={"Authorization": f"Bearer {user_token(issuer, first.user_id)}"},
-                )
-                assert warm.status_code == 200, warm.text
-
-                async def changing() -> int:
-                    response = await client.post(
-                        f"/v1/users/{user.user_id}/change-password",
-                        json={"oldPassword": user.password, "newPassword": NEW},
-                        headers={"Authorization": f"Bearer {token}"},
-                    )
-                    finished.append("change")
-                    return response.status_code
-
-                async def health() -> int:
-                    await asyncio.sleep(0.1)  # the change is waiting for its first answer
-                    response = await client.get("/healthz")
-                    finished.append("health")
-                    return response.status_code
-
-                return list(await asyncio.gather(changing(), health()))
-
-        assert asyncio.run(main()) == [200, 200]
+        statuses, finished = change_beside_health(app, issuer, first, user)
     finally:
         proxy.close()
+    assert statuses == [200, 200]
     assert finished == ["health", "change"]
     assert directory.can_bind(user.dn, NEW)
 
@@ -98,42 +113,13 @@ def test_a_silent_directory_holds_its_change_not_the_loop_and_no_password_is_log
         own = Directory(server)
         first, user = own.add_user(), own.add_user()
         app = make_app(ldap_connection_url=server.url, ldap_operation_timeout=1)
-        finished: list[str] = []
-
-        async def main() -> list[int]:
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://passgate") as client:
-                warm = await client.post(  # pooled connections, from now on only waits
-                    f"/v1/users/{first.user_id}/change-password",
-                    json={"oldPassword": first.password, "newPassword": NEW},
-                    headers={"Authorization": f"Bearer {user_token(issuer, first.user_id)}"},
-                )
-                assert warm.status_code == 200, warm.text
-                server.pause()  # SIGSTOP: nothing answers
-
-                async def changing() -> int:
-                    response = await client.post(
-                        f"/v1/users/{user.user_id}/change-password",
-                        json={"oldPassword": user.password, "newPassword": NEW},
-                        headers={"Authorization": f"Bearer {user_token(issuer, user.user_id)}"},
-                    )
-                    finished.append("change")
-                    return response.status_code
-
-                async def health() -> int:
-                    await asyncio.sleep(0.2)
-                    response = await client.get("/healthz")
-                    finished.append("health")
-                    return response.status_code
-
-                try:
-                    return list(await asyncio.gather(changing(), health()))
-                finally:
-                    server.resume()
-
-        assert asyncio.run(main()) == [503, 200]
+        try:
+            statuses, finished = change_beside_health(app, issuer, first, user, server.pause)
+        finally:
+            server.resume()
     finally:
         server.stop()
+    assert statuses == [503, 200]
     assert finished == ["health", "change"]
     assert "timed out" in all_logs.text  # the wait's own words, as a socket's timeout says
     for secret in (first.password, user.password, NEW):

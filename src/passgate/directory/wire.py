@@ -212,6 +212,21 @@ def _element(data: bytes, at: int) -> tuple[int, int, int]:
     return tag, start, end
 
 
+def _expect(data: bytes, at: int, tag: int) -> tuple[int, int]:
+    """(start, end) of the element at ``at``, which must have this tag."""
+    found, start, end = _element(data, at)
+    if found != tag:
+        raise ValueError("unexpected tag")
+    return start, end
+
+
+def _signed(content: bytes) -> int:
+    """An INTEGER or ENUMERATED (two's complement; empty is malformed)."""
+    if not content:
+        raise ValueError("empty integer")
+    return int.from_bytes(content, "big", signed=True)
+
+
 def decode_result(data: bytes) -> tuple[int, Answer] | None:
     """(messageID, answer) for a plain LDAPResult, as ldap3's fast decoder gives it.
 
@@ -223,28 +238,20 @@ def decode_result(data: bytes) -> tuple[int, Answer] | None:
     slices (property tests compare the two).
     """
     try:
-        tag, start, end = _element(data, 0)
-        if tag != 0x30 or end != len(data):
+        start, end = _expect(data, 0, 0x30)
+        if end != len(data):
             return None
-        tag, start, at = _element(data, start)
-        if tag != 0x02 or at == start:
-            return None
-        message_id = int.from_bytes(data[start:at], "big", signed=True)
+        start, at = _expect(data, start, 0x02)
+        message_id = _signed(data[start:at])
         op, start, op_end = _element(data, at)
         kind = _RESULTS.get(op)
         if kind is None:
             return None
-        tag, start, at = _element(data, start)
-        if tag != 0x0A or at == start:
-            return None
-        code = int.from_bytes(data[start:at], "big", signed=True)
-        tag, start, at = _element(data, at)
-        if tag != 0x04:
-            return None
+        start, at = _expect(data, start, 0x0A)
+        code = _signed(data[start:at])
+        start, at = _expect(data, at, 0x04)
         matched = data[start:at].decode("utf-8")
-        tag, start, at = _element(data, at)
-        if tag != 0x04:
-            return None
+        start, at = _expect(data, at, 0x04)
         diagnostic = data[start:at].decode("utf-8")
         answer: Answer = {
             "result": code,
@@ -273,8 +280,8 @@ def decode_result(data: bytes) -> tuple[int, Answer] | None:
             return None
         answer["type"] = kind
         if op_end < end:
-            tag, start, at = _element(data, op_end)
-            if tag != 0xA0 or at != end:
+            start, at = _expect(data, op_end, 0xA0)
+            if at != end:
                 return None
             found = _controls_of(data, start, at)
             if found is None:
@@ -289,12 +296,8 @@ def decode_result(data: bytes) -> tuple[int, Answer] | None:
 def _controls_of(data: bytes, at: int, end: int) -> dict[str, Answer] | None:
     found: dict[str, Answer] = {}
     while at < end:
-        tag, start, at = _element(data, at)
-        if tag != 0x30:
-            return None
-        tag, inner, after = _element(data, start)
-        if tag != 0x04:
-            return None
+        start, at = _expect(data, at, 0x30)
+        inner, after = _expect(data, start, 0x04)
         oid = data[inner:after].decode("utf-8")
         if oid in _DECODED_BY_LDAP3:
             return None
