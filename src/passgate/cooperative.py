@@ -10,10 +10,11 @@ SQLAlchemy's asyncio support is built on): where the code would block
 reading a socket, :func:`wait_readable` parks it and lets the loop serve
 other requests until the answer is there.
 
-Only waiting for an answer is done that way. Anything else that could block
-for long (opening a connection and its TLS handshake, a Redis round trip,
-discovery under its lock) goes to a thread with :func:`off_loop`, so the
-loop is never held by a silent server; a pause is the loop's (:func:`sleep`).
+Only waiting for an answer is done that way (and a Redis round trip, by
+redis's asyncio client through :func:`wait_for`). Anything else that could
+block for long (opening a connection and its TLS handshake, discovery
+under its lock) goes to a thread with :func:`off_loop`, so the loop is
+never held by a silent server; a pause is the loop's (:func:`sleep`).
 Outside :func:`run` (a thread, a test, the command line) every function
 here is its plain blocking self.
 

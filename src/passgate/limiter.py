@@ -38,6 +38,7 @@ address's budget, the slot, the entry's place) and settle.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
@@ -350,6 +351,16 @@ return 0
 )
 
 
+_SCRIPTS = {
+    "reserve": _RESERVE,
+    "add": _ADD,
+    "failures_wait": _FAILURES_WAIT,
+    "release_slot": _RELEASE_SLOT,
+    "begin": _BEGIN,
+    "settle": _SETTLE,
+}
+
+
 class RedisAttemptStore:
     """Counters shared by every instance: one sorted set per key, scripts for atomicity;
     a slot is a key set with NX and an expiry."""
@@ -360,38 +371,53 @@ class RedisAttemptStore:
     def __init__(self, url: str, timeout: float = 2.0) -> None:
         import redis
 
-        self._redis = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        self._url, self._timeout = url, timeout
+        self._redis = _Client(
+            redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         )
-        self._reserve: Any = self._redis.register_script(_RESERVE)
-        self._add: Any = self._redis.register_script(_ADD)
-        self._failures_wait: Any = self._redis.register_script(_FAILURES_WAIT)
-        self._release_slot: Any = self._redis.register_script(_RELEASE_SLOT)
-        self._begin: Any = self._redis.register_script(_BEGIN)
-        self._settle: Any = self._redis.register_script(_SETTLE)
+        self._on_loop: tuple[asyncio.AbstractEventLoop, _Client] | None = None
+
+    def _do(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        """A command or one of the scripts; inside ``passgate.cooperative.run`` by the
+        asyncio client, its round trip awaited on the loop (no thread, no hand-off)."""
+        if not cooperative.bridged():
+            return self._redis.call(command, *args, **kwargs)
+        loop = asyncio.get_running_loop()
+        if self._on_loop is None or self._on_loop[0] is not loop:  # a test may run another loop
+            import redis.asyncio
+
+            client = redis.asyncio.Redis.from_url(
+                self._url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout
+            )
+            self._on_loop = (loop, _Client(client))
+        return cooperative.wait_for(self._on_loop[1].call(command, *args, **kwargs))
 
     def reserve(self, key: str, limit: int, window: float, token: str) -> float | None:
-        wait = int(self._reserve(keys=[self.PREFIX + key], args=[limit, int(window * 1000), token]))
+        wait = int(
+            self._do("reserve", keys=[self.PREFIX + key], args=[limit, int(window * 1000), token])
+        )
         return None if wait < 0 else wait / 1000
 
     def release(self, key: str, token: str) -> None:
-        self._redis.zrem(self.PREFIX + key, token)
+        self._do("zrem", self.PREFIX + key, token)
 
     def clear(self, key: str) -> None:
-        self._redis.delete(self.PREFIX + key)
+        self._do("delete", self.PREFIX + key)
 
     def add(self, key: str, window: float, token: str) -> None:
-        self._add(keys=[self.PREFIX + key], args=[int(window * 1000), token])
+        self._do("add", keys=[self.PREFIX + key], args=[int(window * 1000), token])
 
     def failures_wait(self, key: str, limit: int, window: float) -> float | None:
-        wait = int(self._failures_wait(keys=[self.PREFIX + key], args=[limit, int(window * 1000)]))
+        wait = int(
+            self._do("failures_wait", keys=[self.PREFIX + key], args=[limit, int(window * 1000)])
+        )
         return None if wait < 0 else wait / 1000
 
     def acquire_slot(self, key: str, token: str, ttl: float) -> bool:
-        return bool(self._redis.set(self.SLOT_PREFIX + key, token, nx=True, px=int(ttl * 1000)))
+        return bool(self._do("set", self.SLOT_PREFIX + key, token, nx=True, px=int(ttl * 1000)))
 
     def release_slot(self, key: str, token: str) -> None:
-        self._release_slot(keys=[self.SLOT_PREFIX + key], args=[token])
+        self._do("release_slot", keys=[self.SLOT_PREFIX + key], args=[token])
 
     def _keys(self, attempt: Attempt) -> list[str]:
         keys = [self.SLOT_PREFIX + attempt.entry, self.PREFIX + attempt.entry]
@@ -401,7 +427,8 @@ class RedisAttemptStore:
 
     def begin(self, attempt: Attempt) -> Refusal | None:
         """One round trip (a script) for what would be three."""
-        scope, wait = self._begin(
+        scope, wait = self._do(
+            "begin",
             keys=self._keys(attempt),
             args=[
                 attempt.token,
@@ -420,12 +447,27 @@ class RedisAttemptStore:
 
     def settle(self, attempt: Attempt, outcome: Outcome) -> None:
         """One round trip (a script) for what would be two or three."""
-        self._settle(
-            keys=self._keys(attempt), args=[attempt.token, outcome, int(attempt.window * 1000)]
+        self._do(
+            "settle",
+            keys=self._keys(attempt),
+            args=[attempt.token, outcome, int(attempt.window * 1000)],
         )
 
     def close(self) -> None:
-        self._redis.close()
+        self._redis.client.close()
+
+
+class _Client:
+    """A redis client (blocking or asyncio) and the limiter's scripts registered on it."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._scripts = {name: client.register_script(text) for name, text in _SCRIPTS.items()}
+
+    def call(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        """The script of that name, else the client's command (a coroutine for asyncio's)."""
+        script = self._scripts.get(command)
+        return (script or getattr(self.client, command))(*args, **kwargs)
 
 
 class FallbackAttemptStore:
@@ -448,8 +490,7 @@ class FallbackAttemptStore:
     def _call(self, method: str, *args: Any) -> Any:
         if self._clock() >= self._retry_at:
             try:
-                # Redis blocks: in a thread when on the loop (see passgate.cooperative).
-                result = cooperative.off_loop(getattr(self._shared, method), *args)
+                result = getattr(self._shared, method)(*args)
             except Exception as exc:  # redis raises its own tree; any failure means "down"
                 if not self.degraded:
                     log.warning(

@@ -14,6 +14,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
+from passgate import cooperative
 from passgate.app import create_app
 from passgate.dev.tokens import DevIssuer
 from passgate.errors import IncorrectOldPassword
@@ -404,7 +405,7 @@ def test_an_attempt_is_two_round_trips_to_redis(
     store = RedisAttemptStore(shared_redis.url)
     limiter = AttemptLimiter(store, Limits(user_failures=3, address_failures=20))
     calls: list[str] = []
-    client = store._redis
+    client = store._redis.client
     real = client.execute_command
 
     def counted(*args: object, **options: object) -> object:
@@ -422,4 +423,29 @@ def test_an_attempt_is_two_round_trips_to_redis(
     ):
         raise IncorrectOldPassword("wrong")
     assert len(calls) == 2, calls
+    store.close()
+
+
+def test_on_the_event_loop_an_attempt_talks_to_redis_with_the_asyncio_client(
+    shared_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside passgate.cooperative.run (a change), no blocking call and no thread: the
+    round trips are awaited on the loop, and they count as the blocking ones do."""
+    store = RedisAttemptStore(shared_redis.url)
+    limiter = AttemptLimiter(store, Limits(user_failures=3, address_failures=20))
+    blocking: list[object] = []
+    monkeypatch.setattr(
+        store._redis.client, "execute_command", lambda *a, **k: blocking.append(a[0])
+    )
+    entry = f"uid={uuid.uuid4().hex},dc=example,dc=org"
+
+    def fail_once() -> None:
+        with pytest.raises(IncorrectOldPassword), limiter.attempt(entry, "192.0.2.10"):
+            raise IncorrectOldPassword("wrong")
+
+    asyncio.run(cooperative.run(fail_once))
+    assert blocking == []
+    monkeypatch.undo()
+    assert store._redis.client.zcard(RedisAttemptStore.PREFIX + "entry:" + entry) == 1
+    assert not store._redis.client.exists(RedisAttemptStore.SLOT_PREFIX + "entry:" + entry)
     store.close()
