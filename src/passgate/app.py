@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
@@ -19,7 +19,7 @@ from passgate import __version__
 from passgate.api import openapi, routes_ops, routes_v1, routes_workspace
 from passgate.api.components import Components, Readiness, Threads
 from passgate.api.observe import request_id_from
-from passgate.api.routing import presenter_for
+from passgate.api.routing import PresentedRoute, dispatch_directly, presenter_for
 from passgate.auth.authenticator import authenticator_from_settings
 from passgate.auth.base import Authenticator
 from passgate.config import LdapSettings, Settings
@@ -74,8 +74,9 @@ class ResponseGuard:
     logged but not the message (a library's message could quote input).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, direct: Sequence[PresentedRoute] = ()) -> None:
         self.app = app
+        self.direct = tuple(direct)  # the change routes: answered without the router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,7 +109,8 @@ class ResponseGuard:
             await send(message)
 
         try:
-            await self.app(scope, receive, guarded_send)
+            if not await dispatch_directly(self.direct, scope, receive, guarded_send):
+                await self.app(scope, receive, guarded_send)
         except Exception as exc:
             frames = "".join(traceback.format_tb(exc.__traceback__))
             log.error(
@@ -209,7 +211,7 @@ def create_app(
         from passgate.portal import portal_app
 
         app.mount("/portal", portal_app(settings.portal, app.state.components))
-    app.add_middleware(ResponseGuard)
+    app.add_middleware(ResponseGuard, direct=direct_routes())
     return app
 
 
@@ -238,6 +240,12 @@ def _routed(lifespan: Lifespan[FastAPI] | None = None) -> FastAPI:
     app.include_router(routes_ops.router)
     openapi.drop_validation_422(app)
     return app
+
+
+def direct_routes() -> list[PresentedRoute]:
+    """The routes ResponseGuard answers itself (see routing.dispatch_directly)."""
+    routes = [*routes_v1.router.routes, *routes_workspace.router.routes]
+    return [route for route in routes if isinstance(route, PresentedRoute) and route.direct]
 
 
 def schema_document() -> str:
