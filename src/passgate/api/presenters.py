@@ -83,11 +83,22 @@ def password_policy(policy: EffectivePolicy) -> PasswordPolicy:
 
 # -- v1 ------------------------------------------------------------------------------
 
-_V1_SUCCESS = V1Success(status=True, data=PasswordChanged(passwordChanged="OK")).model_dump()
+
+class Rendered(JSONResponse):
+    """A JSON answer whose body was rendered once: every change's success is the same."""
+
+    def render(self, content: object) -> bytes:
+        assert isinstance(content, bytes)
+        return content
+
+
+_V1_SUCCESS = JSONResponse(
+    V1Success(status=True, data=PasswordChanged(passwordChanged="OK")).model_dump()
+).body
 
 
 def v1_success() -> JSONResponse:
-    return JSONResponse(_V1_SUCCESS)
+    return Rendered(_V1_SUCCESS)
 
 
 def v1_policy(policy: EffectivePolicy) -> JSONResponse:
@@ -155,13 +166,15 @@ def workspace_envelope(changed: bool, errors: list[WorkspaceItem], status: int) 
     return JSONResponse(answer.model_dump(by_alias=True), status_code=status)
 
 
-_WORKSPACE_SUCCESS = WorkspaceEnvelope(
-    Data=WorkspaceData(PasswordChanged=True), Errors=[], Warnings=[], Success=True
-).model_dump(by_alias=True)
+_WORKSPACE_SUCCESS = JSONResponse(
+    WorkspaceEnvelope(
+        Data=WorkspaceData(PasswordChanged=True), Errors=[], Warnings=[], Success=True
+    ).model_dump(by_alias=True)
+).body
 
 
 def workspace_success() -> JSONResponse:
-    return JSONResponse(_WORKSPACE_SUCCESS)
+    return Rendered(_WORKSPACE_SUCCESS)
 
 
 def workspace_policy(policy: EffectivePolicy) -> JSONResponse:
