@@ -20,13 +20,17 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 from passgate.timing import Phases
+
+K = TypeVar("K")
+M = TypeVar("M", bound=MetricWrapperBase)
 
 log = logging.getLogger(__name__)
 
@@ -108,24 +112,25 @@ class Metrics:
     def observe_phases(self, phases: Phases) -> None:
         children = self._phase_children
         for name, seconds in (*phases.spent.items(), ("total", phases.total())):
-            child = children.get(name)
-            if child is None:  # phase names are a fixed set (passgate.timing)
-                child = children[name] = self.phase_seconds.labels(name)
-            child.observe(seconds)
+            _child(children, self.phase_seconds, name, name).observe(seconds)
 
     def observe_ldap(self, operation: str, seconds: float) -> None:
-        child = self._ldap_children.get(operation)
-        if child is None:  # operation names are a fixed set (passgate.directory)
-            child = self._ldap_children[operation] = self.ldap_seconds.labels(operation)
-        child.observe(seconds)
+        _child(self._ldap_children, self.ldap_seconds, operation, operation).observe(seconds)
 
     def count_request(self, endpoint: str, outcome: int) -> None:
-        """One request answered; ``labels()`` is looked up once per pair (it takes a lock)."""
+        """One request answered."""
         key = (endpoint, outcome)
-        child = self._request_children.get(key)
-        if child is None:  # endpoints and outcomes are fixed sets (routes, the contract)
-            child = self._request_children[key] = self.requests.labels(endpoint, str(outcome))
-        child.inc()
+        _child(self._request_children, self.requests, key, endpoint, str(outcome)).inc()
+
+
+def _child(children: dict[K, M], metric: M, key: K, *labels: str) -> M:
+    """``metric.labels(*labels)``, looked up once per key: ``labels()`` takes a lock, and
+    every change observes a dozen. Label values are fixed sets (phases, LDAP operations,
+    routes, the contract's codes), so the dictionary stays small."""
+    child = children.get(key)
+    if child is None:
+        child = children[key] = metric.labels(*labels)
+    return child
 
 
 @dataclass
