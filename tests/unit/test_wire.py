@@ -13,7 +13,7 @@ from ldap3.core.results import RESULT_CODES
 from ldap3.operation.bind import bind_operation
 from ldap3.operation.extended import extended_operation
 from ldap3.operation.modify import modify_operation
-from ldap3.operation.search import search_operation
+from ldap3.operation.search import compile_filter, parse_filter, search_operation
 from ldap3.protocol.convert import build_controls_list
 from ldap3.protocol.rfc3062 import PasswdModifyRequestValue
 from ldap3.protocol.rfc4511 import LDAPMessage, MessageID, ProtocolOp
@@ -139,6 +139,66 @@ def test_an_invalid_filter_raises_ldap3s_error_and_is_not_remembered() -> None:
     with pytest.raises(LDAPInvalidFilterError):
         wire.encoded_filter("(uid=unclosed")
     assert wire.encoded_filter("(uid=closed)") == wire.encoded_filter("(uid=closed)")
+
+
+filter_attributes = st.sampled_from(["cn", "uid", "cn;lang-de", "1.2.840.113556.1.4.221"])
+filter_values = st.one_of(
+    st.builds(escape_filter_chars, values),
+    st.text("ab\\2a*()=:é0f", max_size=12),  # raw: escapes, stars, stray parentheses
+)
+extensible = st.builds(
+    lambda a, dn, rule, v: f"({a}{':dn' if dn else ''}{':' + rule if rule else ''}:={v})",
+    st.sampled_from(["", "cn", "memberOf"]),
+    st.booleans(),
+    st.sampled_from(["", "2.5.13.2", "1.2.840.113556.1.4.1941"]),
+    filter_values,
+)
+simple_filters = st.one_of(
+    st.builds(
+        lambda a, op, v: f"({a}{op}{v})",
+        filter_attributes,
+        st.sampled_from(["=", ">=", "<=", "~="]),
+        filter_values,
+    ),
+    st.builds(
+        lambda a, pieces: f"({a}={'*'.join(pieces)})",
+        filter_attributes,
+        st.lists(st.one_of(st.just(""), filter_values), min_size=2, max_size=4),
+    ),
+    extensible,
+)
+any_filters = st.recursive(
+    simple_filters,
+    lambda inner: st.one_of(
+        st.builds(lambda fs: f"(&{''.join(fs)})", st.lists(inner, max_size=3)),
+        st.builds(lambda fs: f"(|{''.join(fs)})", st.lists(inner, max_size=3)),
+        st.builds(lambda f: f"(!{f})", inner),
+    ),
+    max_leaves=6,
+)
+
+
+def encoded_by(encoder: Any, text: str) -> bytes | str:
+    try:
+        return bytes(encoder(text))
+    except Exception as error:  # the refusal's kind is compared
+        return type(error).__name__
+
+
+def ldap3_encodes(text: str) -> bytes:
+    return bytes(
+        encode(compile_filter(parse_filter(text, None, True, True, None, False).elements[0]))
+    )
+
+
+@given(any_filters)
+@settings(max_examples=500, deadline=None)
+@example("(cn=**)")  # no substrings at all: ldap3's encoder refuses it
+@example("(cn:dn:2.5.13.2:=x)")
+@example("(!(|(a=1)(b=*)))")
+def test_a_filter_is_encoded_as_ldap3_encodes_it(text: str) -> None:
+    wire.encoded_filter.cache_clear()
+    assert encoded_by(wire.encoded_filter, text) == encoded_by(ldap3_encodes, text)
 
 
 @given(message_ids, st.binary(max_size=300), st.binary(max_size=300), controls)
