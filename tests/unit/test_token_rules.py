@@ -169,3 +169,66 @@ def test_no_warning_without_tokens(caplog: pytest.LogCaptureFixture, tmp_path: A
             AuthSettings(_env_file=None, api_keys_file=keys)  # type: ignore[call-arg]
         )
     assert not [r for r in caplog.records if "PASSGATE_AUTH_AUDIENCE" in r.getMessage()]
+
+
+# -- one strict parse per token --------------------------------------------------------
+
+
+@pytest.fixture
+def strict_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts PyJWT's strict parses of a whole token (each checks every character)."""
+    import jwt.api_jws
+
+    calls: list[int] = []
+    original = jwt.api_jws.PyJWS._load
+
+    def counting(self: Any, token: Any) -> Any:
+        calls.append(1)
+        return original(self, token)
+
+    monkeypatch.setattr(jwt.api_jws.PyJWS, "_load", counting)
+    return calls
+
+
+def test_a_fresh_token_is_parsed_strictly_once_and_a_known_one_not_again(
+    strict_parses: list[int],
+) -> None:
+    checker = verifier(allow_untyped=True)
+    issued = token()
+    assert checker.verify(issued).user_id == USER_ID
+    assert len(strict_parses) == 1
+    checker.verify(issued)
+    assert len(strict_parses) == 1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "a.b",  # two segments
+        "a.b.c.d",  # four
+        "e30.e30.!!!!",  # not base64url
+        "e30=== .e30.",  # too much padding, and a space
+        "bm90IGpzb24.e30.",  # header is not JSON
+        "WzFd.e30.",  # header is JSON, not an object
+        "e30.e30.é",
+    ],
+)
+def test_a_malformed_token_is_refused_before_any_parse_or_signature_work(
+    bad: str, strict_parses: list[int]
+) -> None:
+    with pytest.raises(InvalidCredentials, match=r"^token refused: DecodeError$"):
+        verifier().verify(bad)
+    assert strict_parses == []
+
+
+def test_the_cheap_header_read_agrees_with_pyjwt() -> None:
+    import jwt
+
+    from passgate.auth.jwt import unverified_header
+
+    typed = ISSUER.token(USER_ID, header={"typ": "at+jwt", "kid": "k1"})
+    head, _, rest = typed.partition(".")
+    padded = head + "=" * (-len(head) % 4) + "." + rest  # as some issuers send it
+    for issued in (token(), typed, padded):
+        assert unverified_header(issued) == jwt.get_unverified_header(issued)
+    assert unverified_header(typed)["typ"] == "at+jwt"

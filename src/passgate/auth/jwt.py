@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -93,6 +97,30 @@ def check_access_token(claims: dict[str, Any], *, at_jwt: bool, allow_untyped: b
         )
 
 
+# A JWS in compact form: three base64url segments (PyJWT tolerates up to two '='
+# of padding on each, as some issuers send them). Matched in C, before any work.
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+={0,2}\.[A-Za-z0-9_-]*={0,2}\.[A-Za-z0-9_-]*={0,2}")
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header of a compact JWS, unverified: what picks the key and the rules.
+
+    The one cheap read of it before ``jwt.decode``, which parses the whole
+    token again strictly; PyJWT's own ``get_unverified_header`` checks every
+    character of every segment in Python, and would make that two full parses.
+    """
+    if _COMPACT_JWS.fullmatch(token) is None:
+        raise InvalidCredentials("token refused: DecodeError")
+    segment = token.partition(".")[0].rstrip("=").encode("ascii")  # matched: ASCII only
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4)))
+    except (binascii.Error, ValueError, RecursionError):
+        raise InvalidCredentials("token refused: DecodeError") from None
+    if not isinstance(header, dict):
+        raise InvalidCredentials("token refused: DecodeError")
+    return header
+
+
 class TokenVerifier:
     """Verifies a JWT against a key source and turns its claims into a :class:`Caller`."""
 
@@ -130,8 +158,8 @@ class TokenVerifier:
         if not token or not self._keys.fetches or self._verified.get(token) is not None:
             return False
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
-        except jwt.InvalidTokenError:
+            kid = unverified_header(token).get("kid")
+        except InvalidCredentials:
             return False
         return self._keys.would_fetch(kid if isinstance(kid, str) else None)
 
@@ -144,10 +172,7 @@ class TokenVerifier:
         cached = self._verified.get(token)
         if cached is not None:
             return cached
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError as exc:
-            raise InvalidCredentials(f"token refused: {type(exc).__name__}") from None
+        header = unverified_header(token)
         kid = header.get("kid")  # untrusted: only ever a dictionary key, and short
         if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH):
             raise InvalidCredentials("token refused: kid is not a short string")
