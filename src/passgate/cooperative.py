@@ -29,8 +29,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import select
 import ssl
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
@@ -95,31 +97,118 @@ def sleep(seconds: float) -> None:
 def wait_readable(sock: Any, timeout: float | None) -> None:
     """Until ``sock`` has data to read; ``TimeoutError`` after ``timeout`` seconds.
 
-    Inside :func:`run` the wait is the event loop's (a reader on the socket);
-    elsewhere there is nothing to do, the socket's own blocking read waits.
-    TLS data already decrypted and buffered is there to read at once.
+    Inside :func:`run` the wait is the event loop's (a reader on the socket,
+    for this wait only); elsewhere there is nothing to do, the socket's own
+    blocking read waits. A socket waited on again and again (a pooled
+    connection's) is better served by its own :class:`SocketWatch`.
     """
-    if not bridged():
-        return
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
-        return
-    loop = asyncio.get_running_loop()
-    ready: asyncio.Future[None] = loop.create_future()
-    fd = sock.fileno()
-    loop.add_reader(fd, _settle, ready, None)
-    timer = None if timeout is None else loop.call_later(timeout, _settle, ready, TimeoutError)
+    watch = SocketWatch()
     try:
-        wait_for(ready)
+        watch.wait_readable(sock, timeout)
     finally:
-        loop.remove_reader(fd)
-        if timer is not None:
-            timer.cancel()
+        watch.forget()
 
 
-def _settle(future: asyncio.Future[None], error: type[Exception] | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error("timed out"))  # the words of a socket's own timeout
+# How long a thread closing a watched socket waits for the loop to drop its reader.
+FORGET_TIMEOUT = 1.0
+
+
+class SocketWatch:
+    """A reader on one socket, kept from one wait to the next until :meth:`forget`.
+
+    A reader added and removed for every wait is, under uvloop, a libuv poll
+    handle made and closed each time: five system calls or so, three waits
+    per change. A pooled connection keeps its reader instead, and its owner
+    calls :meth:`forget` before it closes the socket: libuv must never poll a
+    descriptor that was closed (and maybe reused by another socket). While
+    the reader is there the watch holds the socket, so nothing else (garbage
+    collection) closes it behind the reader's back; readiness while no one
+    waits (an EOF, a notice of disconnection) drops the reader, so an idle
+    socket never keeps the loop busy and is let go.
+
+    Inside :func:`run` only; elsewhere :meth:`wait_readable` does nothing, as
+    :func:`wait_readable` does.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = 0
+        self._sock: Any = None
+        self._fd = -1
+        self._poll = select.poll()  # the socket's readiness now, without the loop
+        self._waiter: asyncio.Future[None] | None = None
+
+    def wait_readable(self, sock: Any, timeout: float | None) -> None:
+        """Until ``sock`` has data to read; ``TimeoutError`` after ``timeout`` seconds."""
+        if not bridged():
+            return
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return  # decrypted and buffered: there to read at once
+        loop = asyncio.get_running_loop()
+        fd = sock.fileno()
+        if sock is not self._sock or fd != self._fd or loop is not self._loop:
+            self.forget()  # another socket (after StartTLS, a reconnect) or another loop
+            loop.add_reader(fd, self._readable)
+            self._loop, self._thread, self._sock, self._fd = loop, threading.get_ident(), sock, fd
+            self._poll = select.poll()
+            self._poll.register(fd, select.POLLIN)
+        timer = None if timeout is None else loop.call_later(timeout, self._timed_out)
+        try:
+            while True:
+                self._waiter = loop.create_future()
+                wait_for(self._waiter)
+                # A readiness the loop saw before the last answer was read (asyncio
+                # polls before it runs the woken code; uvloop after) is stale: wait on.
+                if self._poll.poll(0):
+                    return
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    def _readable(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is None:
+            self.forget()  # nobody waits: an EOF or a notice, read by the next wait if any
+        elif not waiter.done():
+            waiter.set_result(None)
+
+    def _timed_out(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(TimeoutError("timed out"))  # a socket's own words
+
+    def forget(self) -> None:
+        """No reader on the socket any more, before this returns: call it before closing it.
+
+        A wait still pending fails (the socket is going away under it). From
+        another thread than the loop's, the loop is asked to do it and waited
+        for (at most FORGET_TIMEOUT, should the loop be stuck).
+        """
+        loop, fd, thread, waiter = self._loop, self._fd, self._thread, self._waiter
+        self._loop, self._sock, self._fd, self._waiter = None, None, -1, None
+        if loop is None or loop.is_closed():
+            return
+        if threading.get_ident() == thread:
+            _let_go(loop, fd, waiter)
+            return
+        done = threading.Event()
+
+        def let_go() -> None:
+            try:
+                _let_go(loop, fd, waiter)
+            finally:
+                done.set()
+
+        try:
+            loop.call_soon_threadsafe(let_go)
+        except RuntimeError:  # closed meanwhile: nothing polls any more
+            return
+        if loop.is_running():
+            done.wait(FORGET_TIMEOUT)
+
+
+def _let_go(loop: asyncio.AbstractEventLoop, fd: int, waiter: asyncio.Future[None] | None) -> None:
+    loop.remove_reader(fd)
+    if waiter is not None and not waiter.done():
+        waiter.set_exception(ConnectionAbortedError("socket closed while an answer was awaited"))

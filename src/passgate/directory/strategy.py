@@ -2,9 +2,11 @@
 
 Every operation ldap3 or :mod:`.wire` sends is answered through the
 strategy's ``receiving``: here, before each read of the socket, the wait is
-:func:`~passgate.cooperative.wait_readable` (the loop serves other requests
-meanwhile), bounded by the connection's receive timeout exactly as the
-socket's own timeout bounded it. Opening a connection (the TCP connect and
+the event loop's, through the connection's own
+:class:`~passgate.cooperative.SocketWatch` (the loop serves other requests
+meanwhile; the reader stays on the socket until the socket is closed),
+bounded by the connection's receive timeout exactly as the socket's own
+timeout bounded it. Opening a connection (the TCP connect and
 the TLS handshake) goes to a thread with :func:`~passgate.cooperative.off_loop`.
 Outside ``run`` it is ldap3's strategy unchanged.
 
@@ -31,6 +33,15 @@ from passgate import cooperative
 
 
 class CooperativeStrategy(SyncStrategy):  # type: ignore[misc]  # ldap3 is untyped
+    def __init__(self, ldap_connection: ldap3.Connection) -> None:
+        super().__init__(ldap_connection)
+        self.watch = cooperative.SocketWatch()  # the socket's reader, kept between answers
+
+    def _close_socket(self) -> None:
+        """ldap3's only way to close the socket: the loop lets go of it first."""
+        self.watch.forget()
+        SyncStrategy._close_socket(self)
+
     def open(self, reset_usage: bool = True, read_server_info: bool = True) -> None:
         cooperative.off_loop(SyncStrategy.open, self, reset_usage, read_server_info)
 
@@ -44,7 +55,7 @@ class CooperativeStrategy(SyncStrategy):  # type: ignore[misc]  # ldap3 is untyp
         unprocessed = b""
         while True:
             try:
-                cooperative.wait_readable(conn.socket, conn.receive_timeout)
+                self.watch.wait_readable(conn.socket, conn.receive_timeout)
                 data = conn.socket.recv(self.socket_size)
             except (OSError, AttributeError) as e:  # as ldap3's: close, then say why
                 conn.last_error = "error receiving data: " + str(e)
