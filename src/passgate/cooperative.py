@@ -7,7 +7,7 @@ fight for the GIL between the event loop and the threads: a third of
 passgate's CPU per change (the README's "Where the time goes"). :func:`run`
 runs such a function on the event loop itself, in a greenlet (the technique
 SQLAlchemy's asyncio support is built on): where the code would block
-reading a socket, :func:`wait_readable` parks it and lets the loop serve
+reading a socket, a :class:`SocketWatch` parks it and lets the loop serve
 other requests until the answer is there.
 
 Only waiting for an answer is done that way (and a Redis round trip, by
@@ -94,21 +94,6 @@ def sleep(seconds: float) -> None:
         time.sleep(seconds)
 
 
-def wait_readable(sock: Any, timeout: float | None) -> None:
-    """Until ``sock`` has data to read; ``TimeoutError`` after ``timeout`` seconds.
-
-    Inside :func:`run` the wait is the event loop's (a reader on the socket,
-    for this wait only); elsewhere there is nothing to do, the socket's own
-    blocking read waits. A socket waited on again and again (a pooled
-    connection's) is better served by its own :class:`SocketWatch`.
-    """
-    watch = SocketWatch()
-    try:
-        watch.wait_readable(sock, timeout)
-    finally:
-        watch.forget()
-
-
 # How long a thread closing a watched socket waits for the loop to drop its reader.
 FORGET_TIMEOUT = 1.0
 
@@ -126,8 +111,8 @@ class SocketWatch:
     waits (an EOF, a notice of disconnection) drops the reader, so an idle
     socket never keeps the loop busy and is let go.
 
-    Inside :func:`run` only; elsewhere :meth:`wait_readable` does nothing, as
-    :func:`wait_readable` does.
+    Inside :func:`run` only; elsewhere :meth:`wait_readable` does nothing:
+    the socket's own blocking read waits.
     """
 
     def __init__(self) -> None:

@@ -26,7 +26,7 @@ def test_outside_the_bridge_everything_is_plain_blocking_code() -> None:
     cooperative.sleep(0)
     a, b = socket.socketpair()
     try:
-        cooperative.wait_readable(a, 0.01)  # nothing to do: the socket's own read would wait
+        cooperative.SocketWatch().wait_readable(a, 0.01)  # nothing to do: the read would wait
     finally:
         a.close()
         b.close()
@@ -36,12 +36,13 @@ def test_outside_the_bridge_everything_is_plain_blocking_code() -> None:
 
 def test_a_wait_lets_other_work_run_on_the_loop_meanwhile() -> None:
     a, b = socket.socketpair()
+    watch = cooperative.SocketWatch()
     order: list[str] = []
 
     def read_when_ready() -> bytes:
         assert cooperative.bridged()
         order.append("waiting")
-        cooperative.wait_readable(a, 5)
+        watch.wait_readable(a, 5)
         order.append("readable")
         return a.recv(16)
 
@@ -64,7 +65,7 @@ def test_a_silent_socket_times_out_as_a_socket_would() -> None:
     a, b = socket.socketpair()
 
     def read() -> None:
-        cooperative.wait_readable(a, 0.05)
+        cooperative.SocketWatch().wait_readable(a, 0.05)
 
     try:
         with pytest.raises(TimeoutError, match="timed out"):
