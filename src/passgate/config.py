@@ -117,12 +117,18 @@ class LdapSettings(Section):
     connect_timeout: int = Field(default=5, ge=1, le=300)  # seconds
     operation_timeout: int = Field(default=10, ge=1, le=600)  # seconds
     max_concurrency: int = Field(default=32, ge=1, le=1024)
-    pool_size: int = Field(default=16, ge=0, le=1024)  # idle connections kept per pool
+    # idle connections kept per pool; unset: max_concurrency, so that a busy moment's
+    # connections are all kept for the next one instead of closed and opened again
+    pool_size: int | None = Field(default=None, ge=0, le=1024)
     pool_max_idle: float = Field(default=60.0, ge=0, le=3600)  # seconds
     dn_cache_ttl: float = Field(default=60.0, ge=0, le=3600)  # seconds; 0 disables
     # seconds the lockout guard reuses a policy entry's threshold it read; 0 disables
     policy_cache_ttl: float = Field(default=10.0, ge=0, le=3600)
     default_policy_dn: str | None = None  # OpenLDAP: olcPPolicyDefault, to show it
+
+    @property
+    def idle_pool_size(self) -> int:
+        return self.max_concurrency if self.pool_size is None else self.pool_size
 
     @property
     def urls(self) -> list[str]:

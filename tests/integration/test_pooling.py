@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import ldap3
@@ -137,3 +138,34 @@ def test_stale_cached_dn_after_a_rename(
     assert directory.can_bind(
         f"uid={user.uid}-moved,ou=people,dc=example,dc=org", "After-Move-Passw0rd"
     )
+
+
+@pytest.mark.parametrize("pool", ["user", "service"])
+def test_a_busy_moment_keeps_its_connections_for_the_next(
+    make_settings: SettingsFactory, pool: str
+) -> None:
+    """By default a pool keeps as many idle connections as may be busy at once
+    (PASSGATE_LDAP_MAX_CONCURRENCY): at full concurrency none is closed and opened
+    again, which cost a connection and a bind per few dozen changes at c=32."""
+    ldap = directory_from_settings(make_settings(ldap_max_concurrency=20))
+    connections = ldap.user_pool if pool == "user" else ldap.service_pool
+    for _ in range(3):
+        with contextlib.ExitStack() as busy:
+            for _ in range(20):  # more than the old default of 16 idle connections
+                busy.enter_context(connections.connection())
+    assert connections.created == 20
+    assert connections.discarded == 0
+    assert connections.idle == 20
+    ldap.close()
+
+
+def test_an_explicit_pool_size_still_bounds_the_idle_connections(
+    make_settings: SettingsFactory,
+) -> None:
+    ldap = directory_from_settings(make_settings(ldap_max_concurrency=20, ldap_pool_size=4))
+    with contextlib.ExitStack() as busy:
+        for _ in range(6):
+            busy.enter_context(ldap.user_pool.connection())
+    assert ldap.user_pool.idle == 4
+    assert ldap.user_pool.discarded == 2
+    ldap.close()

@@ -126,7 +126,7 @@ class LdapDirectory:
             mapper_from_settings(settings),
             dialect,
             time_limit=settings.operation_timeout,
-            pool_size=settings.pool_size,
+            pool_size=settings.idle_pool_size,
             pool_max_idle=settings.pool_max_idle,
             dn_cache_ttl=settings.dn_cache_ttl,
             rules_cache_ttl=settings.policy_cache_ttl,
