@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from urllib.parse import unquote_plus
 
 # A query parameter: after ``?``, ``&`` or ``;``, a name, ``=``, a value up to the next
@@ -53,9 +54,41 @@ class RedactTokens(logging.Filter):
         return True
 
 
+FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+class LineFormatter(logging.Formatter):
+    """:data:`FORMAT`, its timestamp as logging's own (``2026-12-02 08:27:01,512``),
+    the date and time of day formatted once a second instead of once a line
+    (uvicorn's access log writes a line per request)."""
+
+    def __init__(self) -> None:
+        super().__init__(FORMAT)
+        self._second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second, text = self._second  # one tuple: threads never see half of an update
+        if second != int(record.created):
+            second = int(record.created)
+            text = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = (second, text)
+        return f"{text},{int(record.msecs):03d}"
+
+
 def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    """The service's log: one line per event to stderr, uvicorn's access lines redacted.
+
+    The record fields no line of this format shows are not gathered (the
+    caller's file and line, the thread, the process: what the logging HOWTO's
+    "Optimization" section lists), which makes each access line cheaper.
+    """
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    handler = logging.StreamHandler()
+    handler.setFormatter(LineFormatter())
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())
