@@ -169,3 +169,16 @@ def test_an_explicit_pool_size_still_bounds_the_idle_connections(
     assert ldap.user_pool.idle == 4
     assert ldap.user_pool.discarded == 2
     ldap.close()
+
+
+def test_a_connection_whose_use_failed_is_closed_not_kept(ldap: LdapDirectory) -> None:
+    lease = ldap.user_pool.connection()
+    conn, reused = lease.__enter__()
+    assert not reused
+    lease.__exit__(RuntimeError, RuntimeError("anything that went wrong on it"), None)
+    assert conn.closed
+    assert (ldap.user_pool.idle, ldap.user_pool.discarded) == (0, 1)
+    with ldap.user_pool.connection() as (again, reused):
+        assert again is not conn
+        assert not reused
+    assert ldap.user_pool.idle == 1

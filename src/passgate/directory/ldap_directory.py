@@ -7,10 +7,10 @@ answer read by the one table (:mod:`.results`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 
 from passgate.config import LdapSettings, env_name
 from passgate.directory.base import BoundUser, PoolStats
@@ -193,11 +193,9 @@ class LdapDirectory:
         self.discover()
         return self._lookup.user_dn_for_username(username, refresh=refresh)
 
-    @contextlib.contextmanager
-    def bound_as(self, dn: str, old_password: str) -> Iterator[BoundUser]:
+    def bound_as(self, dn: str, old_password: str) -> AbstractContextManager[BoundUser]:
         self.discover()
-        with self._users.bound_as(dn, old_password, lambda: self._lookup.names_of(dn)) as bound:
-            yield bound
+        return self._users.bound_as(dn, old_password, lambda: self._lookup.names_of(dn))
 
     def policy_for(self, dn: str | None) -> DirectoryPolicy | None:
         """The directory's rules for this entry (or its default ones), as far as readable."""

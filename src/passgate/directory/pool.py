@@ -19,8 +19,9 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import TracebackType
 
 import ldap3
 
@@ -85,16 +86,10 @@ class ConnectionPool:
         with contextlib.suppress(Exception):
             conn.unbind()
 
-    @contextlib.contextmanager
-    def connection(self) -> Iterator[tuple[ldap3.Connection, bool]]:
-        """``(connection, reused)``; an exception inside the block discards the connection."""
-        conn, reused = self._take()
-        healthy = False
-        try:
-            yield conn, reused
-            healthy = True
-        finally:
-            self._give_back(conn, healthy)
+    def connection(self) -> _Lease:
+        """``with pool.connection() as (connection, reused):``; an exception inside the
+        block discards the connection."""
+        return _Lease(self)
 
     def discard(self, conn: ldap3.Connection) -> None:
         """Mark a connection as not to be reused (closes it when given back)."""
@@ -110,3 +105,28 @@ class ConnectionPool:
     @property
     def idle(self) -> int:
         return len(self._idle)
+
+
+class _Lease:
+    """One use of a pooled connection (a class, not a generator: it runs on every request)."""
+
+    __slots__ = ("_conn", "_pool")
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+        self._conn: ldap3.Connection | None = None
+
+    def __enter__(self) -> tuple[ldap3.Connection, bool]:
+        conn, reused = self._pool._take()
+        self._conn = conn
+        return conn, reused
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self._pool._give_back(conn, healthy=kind is None)
