@@ -147,6 +147,10 @@ class AuditRecord:
     duration_ms: float
 
 
+# Built once: json.dumps with any option builds an encoder per call.
+_AUDIT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 class Auditor:
     """Writes :class:`AuditRecord` lines; ``destination`` is ``stdout``, ``off`` or a path.
 
@@ -170,7 +174,7 @@ class Auditor:
     def write(self, record: AuditRecord) -> None:
         if not self.enabled:
             return
-        line = json.dumps(vars(record), ensure_ascii=False, separators=(",", ":")) + "\n"
+        line = _AUDIT_JSON.encode(vars(record)) + "\n"
         with self._lock:
             try:
                 if self._path is not None and self._file is None:  # reopened after close()

@@ -3,6 +3,8 @@ and the headers every answer carries."""
 
 from __future__ import annotations
 
+import codecs
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -93,6 +95,8 @@ def test_credentials_at_the_limit_are_read(client: TestClient) -> None:
         ),
         ('{"oldPassword": "Old-Passw0rd!"}'.encode("utf-16"), "not UTF-8"),
         (b'{"oldPassword": "\xc3\x28bad-utf8"}', "not UTF-8"),
+        (codecs.BOM_UTF8 * 2 + b'{"oldPassword": "Old-Passw0rd!"}', "malformed JSON"),
+        (b'{"oldPassword": "Old-Passw0rd!"} {}', "malformed JSON"),
     ],
 )
 def test_pathological_json_is_a_validation_failure(

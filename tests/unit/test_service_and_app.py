@@ -305,3 +305,28 @@ def test_a_jwks_fetch_runs_on_the_same_threads_as_the_directory(fake: FakeDirect
     client = TestClient(create_app(settings, directory=fake, authenticator=fetching))
     assert post(client).status_code == 200
     assert fetching.threads == ["ldap_0"]
+
+
+def test_an_audit_line_is_compact_utf8_json(tmp_path: Path) -> None:
+    from passgate.observability import Auditor, AuditRecord
+
+    auditor = Auditor(str(tmp_path / "audit.jsonl"))
+    record = AuditRecord(
+        time="2026-12-02T15:00:00.000+00:00",
+        request_id="r1",
+        endpoint="workspace_change",
+        caller_kind="user",
+        caller="zoë",
+        target_user_id=None,
+        outcome=4002,
+        reason="IncorrectOldPassword",
+        client_address="192.0.2.7",
+        duration_ms=1.5,
+    )
+    auditor.write(record)
+    auditor.write(record)
+    auditor.close()
+    lines = (tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == lines[1]
+    assert '"caller":"zoë",' in lines[0]  # as written, not \u00eb; no spaces
+    assert json.loads(lines[0]) == vars(record)

@@ -82,6 +82,15 @@ def _no_constants(name: str) -> Any:
     raise _Refused("malformed JSON")  # NaN, Infinity, -Infinity: not JSON (RFC 8259 section 6)
 
 
+# Built once: json.loads with any hook builds a decoder (and its scanner) per call.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_members,
+    parse_int=_number(int),
+    parse_float=_number(float),
+    parse_constant=_no_constants,
+)
+
+
 def parse_json(raw: bytes) -> Any:
     """RFC 8259 JSON from UTF-8 bytes, with the limits in the module docstring."""
     if raw.startswith(codecs.BOM_UTF8):
@@ -91,13 +100,7 @@ def parse_json(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise _bad_body("not UTF-8") from None
     try:
-        return json.loads(
-            text,
-            object_pairs_hook=_unique_members,
-            parse_int=_number(int),
-            parse_float=_number(float),
-            parse_constant=_no_constants,
-        )
+        return _DECODER.decode(text)
     except _Refused as refused:
         raise _bad_body(str(refused)) from None
     except RecursionError:
