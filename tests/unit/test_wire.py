@@ -381,3 +381,121 @@ def test_any_bytes_are_read_or_left_to_ldap3_never_raised(data: bytes) -> None:
     decoded = wire.decode_result(data)
     if decoded is not None:
         assert decoded == ldap3_reads(data)
+
+
+# -- entries: read directly as ldap3 reads them on passgate's connections -------------------
+
+# passgate's connections check no names (no schema is read): every value is text.
+UNCHECKED = ldap3.Connection(
+    ldap3.Server("localhost"), client_strategy=ldap3.SYNC, check_names=False
+).strategy
+
+
+def ldap3_reads_entry(data: bytes) -> tuple[int, dict[str, Any]]:
+    message = decode_message_fast(data)
+    return int(message["messageID"]), UNCHECKED.decode_response_fast(message)
+
+
+attribute_names = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0x17F), min_size=1, max_size=40
+)
+attribute_values = st.one_of(
+    text.map(str.encode),
+    st.binary(max_size=300),  # not always UTF-8: ldap3 then tries latin-1
+    st.just(b"x" * 70_000),  # a three-octet length
+)
+
+
+def encoded_entry(
+    message_id: int, dn: bytes, attributes: list[tuple[str, list[bytes]]], controls: bool = False
+) -> bytes:
+    listed = b"".join(
+        wire._tlv(
+            0x30,
+            wire._octets(0x04, name)
+            + wire._tlv(0x31, b"".join(wire._tlv(0x04, value) for value in values)),
+        )
+        for name, values in attributes
+    )
+    encoded = wire._integer(message_id) + wire._tlv(
+        0x64, wire._tlv(0x04, dn) + wire._tlv(0x30, listed)
+    )
+    if controls:
+        encoded += wire._tlv(0xA0, wire._tlv(0x30, wire._octets(0x04, "1.2.3.4")))
+    return wire._tlv(0x30, encoded)
+
+
+@given(
+    message_ids,
+    st.one_of(text.map(str.encode), st.binary(max_size=100)),
+    st.lists(st.tuples(attribute_names, st.lists(attribute_values, max_size=4)), max_size=6),
+)
+@example(1, b"uid=a,dc=example", [("pwdFailureTime", [b"20261202150000Z"]), ("cn", [])])
+@example(2, b"", [("Cn", [b"one"]), ("cN", [b"two"])])  # a name twice, in other cases
+@settings(max_examples=400, deadline=None)
+def test_an_entry_is_read_as_ldap3_reads_it(
+    message_id: int, dn: bytes, attributes: list[tuple[str, list[bytes]]]
+) -> None:
+    data = encoded_entry(message_id, dn, attributes)
+    decoded = wire.decode_entry(data)
+    texts = [dn, *(v for _, values in attributes for v in values)]
+    if all(_utf8(t) for t in texts):
+        assert decoded == ldap3_reads_entry(data)
+    else:
+        assert decoded is None  # left to ldap3, which tries its other encodings
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def test_an_entry_with_controls_or_odd_nesting_is_left_to_ldap3() -> None:
+    assert wire.decode_entry(encoded_entry(3, b"cn=x", [("cn", [b"x"])], controls=True)) is None
+    plain = encoded_entry(3, b"cn=x", [("cn", [b"x"])])
+    assert wire.decode_entry(plain) is not None
+    assert wire.decode_entry(plain + b"\x00") is None  # bytes after the message
+    assert wire.decode_entry(plain.replace(b"\x31\x03\x04\x01x", b"\x31\x03\x02\x01\x05")) is None
+    assert wire.decode_result(plain) is None  # not a result: the entry reader's
+
+
+@given(st.binary(max_size=300))
+@example(encoded_entry(5, b"cn=x", [("cn", [b"x", b"y"])])[:-1])
+@settings(max_examples=500, deadline=None)
+def test_any_bytes_are_read_as_an_entry_or_left_to_ldap3_never_raised(data: bytes) -> None:
+    decoded = wire.decode_entry(data)
+    if decoded is not None:
+        assert decoded == ldap3_reads_entry(data)
+
+
+def test_an_entry_read_directly_on_the_real_path_equals_ldap3s() -> None:
+    """Through _answers, as a search's answers arrive: the entry, then the done."""
+    entry = encoded_entry(9, "uid=zoë,dc=example".encode(), [("pwdFailureTime", [b"1", b"2"])])
+    done = wire._tlv(0x30, wire._integer(9) + wire._tlv(0x65, b"\x0a\x01\x00\x04\x00\x04\x00"))
+
+    class Strategy:
+        def __init__(self) -> None:
+            self._outstanding = {
+                9: {"type": "searchRequest", "attributes": ["pwdFailureTime", "x"]}
+            }
+
+        @staticmethod
+        def receiving() -> list[bytes]:
+            return [entry, done]
+
+    class Conn:
+        strategy = Strategy()
+        check_names = False
+        empty_attributes = True
+        result: Any = None
+        last_error = None
+
+    entries, result = wire._answers(Conn(), 9)  # type: ignore[arg-type]
+    expected = ldap3_reads_entry(entry)[1]
+    expected["raw_attributes"]["x"] = []
+    expected["attributes"]["x"] = []
+    assert entries == [expected]
+    assert result["type"] == "searchResDone"

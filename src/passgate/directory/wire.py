@@ -18,9 +18,9 @@ settlement's binds and discovery stay on ldap3's own methods.
 The answers are read as ldap3's ``get_response`` reads them
 (:func:`_answers`): the same result dictionaries, the same refusals with
 the same words, so :mod:`.results` reads every answer as before. A plain
-result (bind, search done, modify, extended) is decoded here
-(:func:`decode_result`, property-tested against ldap3's fast decoder);
-entries and anything unusual by ldap3's decoder.
+result (bind, search done, modify, extended) and an entry are decoded
+here (:func:`decode_result`, :func:`decode_entry`, property-tested against
+ldap3's fast decoder); anything unusual by ldap3's decoder.
 
 Unlike ldap3, ``conn.request`` never holds a password: the request's
 summary names the operation and its DN only.
@@ -69,6 +69,8 @@ from ldap3.operation.search import (
 from ldap3.protocol.oid import Oids
 from ldap3.protocol.rfc3062 import PasswdModifyResponseValue
 from ldap3.utils.asn1 import decode_message_fast, encode
+from ldap3.utils.ciDict import CaseInsensitiveDict
+from ldap3.utils.config import get_config_parameter
 from pyasn1.codec.ber import decoder as ber_decoder
 
 Control = tuple[str, bool, bytes | None]
@@ -297,6 +299,63 @@ def _signed(content: bytes) -> int:
     return int.from_bytes(content, "big", signed=True)
 
 
+def decode_entry(data: bytes) -> tuple[int, Answer] | None:
+    """(messageID, answer) for a search result entry, as ldap3's fast decoder gives it
+    on a connection with ``check_names=False`` (passgate's: no schema, every value
+    text).
+
+    An entry with controls, a name or value that is not UTF-8 (ldap3 tries its
+    other encodings), or anything malformed is None: ldap3's own decoder reads
+    it. The guard's read of the failure counter is one such entry per change
+    (property tests compare the two decoders).
+    """
+    try:
+        start, end = _expect(data, 0, 0x30)
+        if end != len(data):
+            return None
+        start, at = _expect(data, start, 0x02)
+        message_id = _signed(data[start:at])
+        start, op_end = _expect(data, at, 0x64)
+        if op_end != end:
+            return None  # controls on an entry
+        start, at = _expect(data, start, 0x04)
+        raw_dn = data[start:at]
+        start, list_end = _expect(data, at, 0x30)
+        if list_end != op_end:
+            return None
+        insensitive = get_config_parameter("CASE_INSENSITIVE_ATTRIBUTE_NAMES")
+        raw: dict[str, Any] = CaseInsensitiveDict() if insensitive else {}
+        attributes: dict[str, Any] = CaseInsensitiveDict() if insensitive else {}
+        at = start
+        while at < list_end:
+            start, attribute_end = _expect(data, at, 0x30)
+            start, at = _expect(data, start, 0x04)
+            name = data[start:at].decode("utf-8")
+            start, at = _expect(data, at, 0x31)
+            if at != attribute_end:
+                return None
+            values: list[bytes] = []
+            while start < attribute_end:
+                first, start = _expect(data, start, 0x04)
+                values.append(data[first:start])
+            if start != attribute_end:
+                return None
+            raw[name] = values or None
+            attributes[name] = [value.decode("utf-8") for value in values] or None
+        if at != list_end:
+            return None
+        answer: Answer = {
+            "raw_dn": raw_dn,
+            "dn": raw_dn.decode("utf-8"),
+            "raw_attributes": raw,
+            "attributes": attributes,
+            "type": "searchResEntry",
+        }
+        return message_id, answer
+    except (IndexError, ValueError, KeyError):  # UnicodeDecodeError is a ValueError
+        return None
+
+
 def decode_result(data: bytes) -> tuple[int, Answer] | None:
     """(messageID, answer) for a plain LDAPResult, as ldap3's fast decoder gives it.
 
@@ -396,7 +455,8 @@ def _answers(conn: ldap3.Connection, message_id: int) -> tuple[list[Answer], Ans
 
     Waits through the strategy's ``receiving`` (on the event loop inside
     ``passgate.cooperative.run``); reads a plain result with
-    :func:`decode_result`, anything else with ldap3's decoder; refuses what
+    :func:`decode_result`, an entry (on a connection that checks no names)
+    with :func:`decode_entry`, anything else with ldap3's decoder; refuses what
     ldap3 refuses (a notice of disconnection, a stray message id) with its
     exceptions and words. No referral is followed (passgate's connections
     have ``auto_referrals=False``); an entry lacking an asked-for attribute
@@ -411,6 +471,8 @@ def _answers(conn: ldap3.Connection, message_id: int) -> tuple[list[Answer], Ans
             raise _terminated(conn)
         for data in messages:
             decoded = decode_result(data)
+            if decoded is None and not conn.check_names:
+                decoded = decode_entry(data)
             if decoded is None:
                 message = decode_message_fast(data)
                 answer_id, answer = (
