@@ -105,3 +105,17 @@ def test_the_bound_entry_shows_no_password_and_forgets_it() -> None:
     bound.forget()
     with pytest.raises(RuntimeError):
         bound.set_password("New-Passw0rd!")
+
+
+def test_the_stopwatch_observes_an_operation_however_it_ends() -> None:
+    from passgate.directory.connection import Stopwatch
+
+    seen: list[tuple[str, float]] = []
+    stopwatch = Stopwatch()
+    stopwatch.observe = lambda operation, seconds: seen.append((operation, seconds))
+    with stopwatch.timed("bind"):
+        pass
+    with pytest.raises(TimeoutError), stopwatch.timed("modify"):
+        raise TimeoutError("timed out")
+    assert [operation for operation, _ in seen] == ["bind", "modify"]
+    assert all(seconds >= 0 for _, seconds in seen)
