@@ -119,3 +119,18 @@ def test_the_stopwatch_observes_an_operation_however_it_ends() -> None:
         raise TimeoutError("timed out")
     assert [operation for operation, _ in seen] == ["bind", "modify"]
     assert all(seconds >= 0 for _, seconds in seen)
+
+
+def test_a_short_lived_cache_keeps_what_was_read_last_and_forgets_what_expired() -> None:
+    from passgate.directory.cache import ShortLived
+
+    now = [0.0]
+    cache: ShortLived[str, int] = ShortLived(10.0, 2, timer=lambda: now[0])
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # a hit: "a" is now the most recently used
+    cache.put("c", 3)  # full: the least recently used ("b") goes
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (1, None, 3)
+    now[0] = 10.0
+    assert cache.get("a") is None  # expired
+    assert cache.get("missing") is None

@@ -264,9 +264,12 @@ class VerifiedTokens:
             return None
         key = self._key(token)
         with self._lock:
-            found = self._entries.get(key)  # None once expired
+            try:  # the item itself: .get() would look the key up twice
+                found = self._entries[key]
+            except KeyError:  # never seen, or expired
+                return None
             now = self._clock()
-        if found is None or now < found.not_before:
+        if now < found.not_before:
             return None
         return found.caller
 
