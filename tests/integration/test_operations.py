@@ -106,8 +106,10 @@ def test_audit_log_one_line_per_attempt(
     refused = change(client, user.user_id, NEW, "Sh0rt-pw!", token=token)
     generated = refused.headers["x-request-id"]
     assert len(generated) == 32
+    assert set(generated) <= set("0123456789abcdef")
     odd = change(client, user.user_id, NEW, NEW, headers={"X-Request-ID": "bad id\twith spaces"})
     assert odd.headers["x-request-id"] != "bad id\twith spaces"
+    assert odd.headers["x-request-id"] != generated  # a new one each time
     client.post(
         "/api/workspace/account/change-password",
         json={"CurrentPassword": WRONG, "NewPassword": "Another-Passw0rd!"},
