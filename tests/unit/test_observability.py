@@ -1,4 +1,5 @@
-"""The change's histograms read, on /metrics, exactly as prometheus_client's own would."""
+"""What operators see, written cheaply: the change's histograms read on /metrics exactly as
+prometheus_client's own would, and the audit line's time exactly as datetime writes it."""
 
 from __future__ import annotations
 
@@ -88,3 +89,24 @@ def test_a_requests_phases_and_ldap_operations_land_in_their_series() -> None:
     assert 'passgate_request_phase_seconds_count{phase="total"} 1.0' in text
     assert 'passgate_ldap_operation_seconds_bucket{le="0.001",operation="search"} 1.0' in text
     assert 'passgate_ldap_operation_seconds_sum{operation="search"} 0.0007' in text
+
+
+@given(
+    st.one_of(
+        st.floats(min_value=0, max_value=4e9, allow_nan=False, allow_infinity=False),
+        st.integers(min_value=0, max_value=4_000_000_000).map(float),
+        st.integers(min_value=0, max_value=4_000_000_000).map(lambda s: s + 0.9999995),
+        st.integers(min_value=0, max_value=4_000_000_000).map(lambda s: s + 0.0005),
+    )
+)
+@settings(max_examples=1000, deadline=None)
+def test_the_audit_time_is_datetimes_own(moment: float) -> None:
+    import datetime
+    from unittest import mock
+
+    from passgate import observability
+
+    with mock.patch.object(observability.time, "time", return_value=moment):
+        ours = observability.now_iso()
+    expected = datetime.datetime.fromtimestamp(moment, datetime.UTC)
+    assert ours == expected.isoformat(timespec="milliseconds")
