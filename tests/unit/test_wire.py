@@ -499,3 +499,9 @@ def test_an_entry_read_directly_on_the_real_path_equals_ldap3s() -> None:
     expected["attributes"]["x"] = []
     assert entries == [expected]
     assert result["type"] == "searchResDone"
+
+
+def test_controls_given_as_lists_are_encoded_as_tuples_are() -> None:
+    as_tuple = wire.message(5, wire.bind_request("cn=x", b"pw"), [PPOLICY])
+    as_list = wire.message(5, wire.bind_request("cn=x", b"pw"), [list(PPOLICY)])  # type: ignore[list-item]
+    assert as_list == as_tuple

@@ -97,7 +97,10 @@ def _length(n: int) -> bytes:
 
 
 def _tlv(tag: int, content: bytes) -> bytes:
-    return bytes((tag,)) + _length(len(content)) + content
+    size = len(content)
+    if size < 0x80:  # most elements of a change: the short form, one octet
+        return bytes((tag, size)) + content
+    return bytes((tag,)) + _length(size) + content
 
 
 def _integer(n: int) -> bytes:
@@ -113,6 +116,17 @@ def _controls(controls: Sequence[Control] | None) -> bytes:
     """``controls [0] Controls`` (RFC 4511, 4.1.11), or nothing."""
     if not controls:
         return b""
+    listed = tuple(controls)
+    try:
+        return _encoded_controls(listed)
+    except TypeError:  # a control given as a list (a plugin's): not hashable, not cached
+        return _encoded_controls.__wrapped__(listed)
+
+
+# A change's controls are the same few every time (the password-policy request,
+# AD's policy hints); none carries a secret.
+@functools.lru_cache(maxsize=64)
+def _encoded_controls(controls: tuple[Control, ...]) -> bytes:
     encoded = b""
     for oid, critical, value in controls:
         body = _octets(0x04, oid)
@@ -143,18 +157,31 @@ def search_request(
     time_limit: int = 0,
 ) -> bytes:
     """SearchRequest [APPLICATION 3], aliases always dereferenced (ldap3's default)."""
-    selection = b"".join(_octets(0x04, name) for name in attributes)
     return _tlv(
         0x63,
         _octets(0x04, base)
-        + _tlv(0x0A, bytes((scope,)))
+        + _search_settings(scope, size_limit, time_limit)
+        + search_filter
+        + _selection(tuple(attributes)),
+    )
+
+
+@functools.lru_cache(maxsize=64)  # a change's searches use the same few
+def _search_settings(scope: int, size_limit: int, time_limit: int) -> bytes:
+    """scope, derefAliases, sizeLimit, timeLimit, typesOnly."""
+    return (
+        _tlv(0x0A, bytes((scope,)))
         + _DEREF_ALWAYS
         + _integer(size_limit)
         + _integer(time_limit)
         + _TYPES_ONLY_FALSE
-        + search_filter
-        + _tlv(0x30, selection),
     )
+
+
+@functools.lru_cache(maxsize=64)  # the guard's and the lookup's attribute lists
+def _selection(attributes: tuple[str, ...]) -> bytes:
+    """attributes AttributeSelection."""
+    return _tlv(0x30, b"".join(_octets(0x04, name) for name in attributes))
 
 
 @functools.lru_cache(maxsize=MAX_CACHED_FILTERS)
