@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from ldap3.core.exceptions import (
+    LDAPOperationResult,
+    LDAPSocketOpenError,
+    LDAPSocketReceiveError,
+)
 from ldap3.utils.asn1 import decode_message_fast
 
 from passgate import errors
@@ -134,3 +139,36 @@ def test_a_key_error_of_passgates_own_is_not_taken_for_a_garbled_answer() -> Non
     """Only what ldap3's or pyasn1's code raised is the directory's; a bug stays a bug."""
     with pytest.raises(KeyError), results.translated_ldap_errors("bind"):
         {}["missing"]
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected", "timed_out"),
+    [
+        (TimeoutError("timed out"), errors.DirectoryUnavailable, True),
+        (ConnectionResetError("reset by peer"), errors.DirectoryUnavailable, False),
+        (LDAPSocketReceiveError("socket timed out"), errors.DirectoryUnavailable, True),
+        (LDAPSocketOpenError("unable to open socket"), errors.DirectoryUnavailable, False),
+        (LDAPOperationResult(), errors.PassgateError, None),
+    ],
+)
+def test_ldap3s_exceptions_become_passgates(
+    raised: Exception, expected: type[Exception], timed_out: bool | None
+) -> None:
+    with pytest.raises(expected) as caught, results.translated_ldap_errors("modify"):
+        raise raised
+    assert type(caught.value) is expected
+    assert str(caught.value).startswith(f"modify: {type(raised).__name__}")
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__  # "from None": ldap3's trace is not shown
+    if timed_out is not None:
+        assert caught.value.timed_out is timed_out  # type: ignore[attr-defined]
+        assert caught.value.lost  # type: ignore[attr-defined]
+
+
+def test_passgates_own_errors_and_success_pass_through_the_translation() -> None:
+    own = errors.IncorrectOldPassword()
+    with pytest.raises(errors.IncorrectOldPassword) as caught, results.translated_ldap_errors("x"):
+        raise own
+    assert caught.value is own
+    with results.translated_ldap_errors("x"):
+        pass

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from types import TracebackType
 from typing import Any
 
 from ldap3.core import exceptions as ldap_exc
@@ -102,8 +103,7 @@ def undecodable(action: str, exc: BaseException) -> str:
     )
 
 
-@contextlib.contextmanager
-def translated_ldap_errors(action: str) -> Iterator[None]:
+def translated_ldap_errors(action: str) -> _Translated:
     """Turn ldap3's exceptions into passgate's; passgate's own errors pass through.
 
     A failed connection (refused, reset, cut, or no answer in time) is a
@@ -112,21 +112,38 @@ def translated_ldap_errors(action: str) -> Iterator[None]:
     decoders raise KeyError and the like, not LDAPExceptions): the peer is
     not speaking LDAP, and what it did with the request is unknown.
     """
-    try:
-        yield
-    except PassgateError:
-        raise
-    except _CONNECTION_ERRORS as exc:
-        timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc)
-        raise DirectoryUnavailable(
-            f"{action}: {type(exc).__name__}: {exc}", timed_out=timed_out, lost=True
-        ) from None
-    except ldap_exc.LDAPException as exc:
-        raise PassgateError(f"{action}: {type(exc).__name__}: {exc}") from None
-    except _UNDECODABLE as exc:
-        if not _raised_by_the_decoder(exc):
-            raise
-        raise DirectoryUnavailable(undecodable(action, exc), lost=True) from None
+    return _Translated(action)
+
+
+class _Translated:
+    """:func:`translated_ldap_errors` (a class, not a generator: every LDAP operation)."""
+
+    __slots__ = ("_action",)
+
+    def __init__(self, action: str) -> None:
+        self._action = action
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if exc is None or isinstance(exc, PassgateError):
+            return
+        action = self._action
+        if isinstance(exc, _CONNECTION_ERRORS):
+            timed_out = isinstance(exc, TimeoutError) or "timed out" in str(exc)
+            raise DirectoryUnavailable(
+                f"{action}: {type(exc).__name__}: {exc}", timed_out=timed_out, lost=True
+            ) from None
+        if isinstance(exc, ldap_exc.LDAPException):
+            raise PassgateError(f"{action}: {type(exc).__name__}: {exc}") from None
+        if isinstance(exc, _UNDECODABLE) and _raised_by_the_decoder(exc):
+            raise DirectoryUnavailable(undecodable(action, exc), lost=True) from None
 
 
 @contextlib.contextmanager
