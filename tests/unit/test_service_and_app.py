@@ -8,13 +8,14 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from passgate import errors
 from passgate.api.routing import V1Route, WorkspaceRoute
 from passgate.app import create_app
 from passgate.auth.base import Caller, CallerKind, Credentials
@@ -330,3 +331,50 @@ def test_an_audit_line_is_compact_utf8_json(tmp_path: Path) -> None:
     assert lines[0] == lines[1]
     assert '"caller":"zoë",' in lines[0]  # as written, not \u00eb; no spaces
     assert json.loads(lines[0]) == vars(record)
+
+
+@pytest.mark.parametrize(
+    ("raised", "outcome", "reason"),
+    [
+        (None, 200, None),
+        (errors.IncorrectOldPassword(), 5023, None),
+        (errors.PasswordPolicyRejected(errors.PolicyReason.TOO_SHORT), 5024, "passwordTooShort"),
+        (RuntimeError("a bug"), 5000, None),
+    ],
+)
+def test_an_observed_request_is_counted_and_audited_by_how_it_ended(
+    raised: BaseException | None, outcome: int, reason: str | None
+) -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from starlette.requests import Request
+
+    from passgate.api.observe import observed
+
+    counted: list[tuple[str, int]] = []
+    written: list[Any] = []
+    app = SimpleNamespace(
+        trusted_proxies=[],
+        metrics=SimpleNamespace(count_request=lambda e, o: counted.append((e, o))),
+        auditor=SimpleNamespace(enabled=True, write=written.append),
+    )
+    scope = {"type": "http", "client": ("192.0.2.9", 5555), "headers": [], "state": {}}
+    request = Request(scope)
+    request.state.request_id = "r-1"
+
+    async def run() -> None:
+        async with observed(request, app, "v1_change", audit=True) as attempt:  # type: ignore[arg-type]
+            attempt.target = "0123456789abcdef01234567"
+            if raised is not None:
+                raise raised
+
+    if raised is None:
+        asyncio.run(run())
+    else:
+        with pytest.raises(type(raised)):
+            asyncio.run(run())
+    assert counted == [("v1_change", outcome)]
+    (line,) = written
+    assert (line.outcome, line.reason, line.request_id) == (outcome, reason, "r-1")
+    assert (line.client_address, line.target_user_id) == ("192.0.2.9", "0123456789abcdef01234567")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from types import TracebackType
 
 from fastapi import Request
 
@@ -41,33 +40,53 @@ class Attempt:
     phases: Phases = field(default_factory=Phases)
 
 
-@contextlib.asynccontextmanager
-async def observed(
-    request: Request, app: Components, endpoint: str, *, audit: bool
-) -> AsyncIterator[Attempt]:
-    attempt = Attempt(client_address(request, app.trusted_proxies))
-    phases = attempt.phases
-    outcome, reason = 200, None
-    try:
-        yield attempt
-    except PassgateError as error:
-        outcome = spec_for(error).code
-        if isinstance(error, PasswordPolicyRejected):
-            reason = error.reason.value
-        raise
-    except Exception:
-        outcome = 5000
-        raise
-    finally:
-        app.metrics.count_request(endpoint, outcome)
-        if audit and app.auditor.enabled:
+def observed(request: Request, app: Components, endpoint: str, *, audit: bool) -> Observed:
+    """``async with observed(...) as attempt:``: the request counted by its outcome, and
+    (``audit``) its audit line written, however the block ends."""
+    return Observed(request, app, endpoint, audit)
+
+
+class Observed:
+    """:func:`observed` (a class, not an async generator: it wraps every change)."""
+
+    __slots__ = ("_app", "_attempt", "_audit", "_endpoint", "_request")
+
+    def __init__(self, request: Request, app: Components, endpoint: str, audit: bool) -> None:
+        self._request = request
+        self._app = app
+        self._endpoint = endpoint
+        self._audit = audit
+        self._attempt: Attempt | None = None
+
+    async def __aenter__(self) -> Attempt:
+        self._attempt = Attempt(client_address(self._request, self._app.trusted_proxies))
+        return self._attempt
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        outcome, reason = 200, None
+        if isinstance(error, PassgateError):
+            outcome = spec_for(error).code
+            if isinstance(error, PasswordPolicyRejected):
+                reason = error.reason.value
+        elif isinstance(error, Exception):
+            outcome = 5000
+        app, attempt = self._app, self._attempt
+        assert attempt is not None
+        app.metrics.count_request(self._endpoint, outcome)
+        if self._audit and app.auditor.enabled:
+            phases = attempt.phases
             with phases.timed("audit"):
                 caller = attempt.caller
                 app.auditor.write(
                     AuditRecord(
                         time=now_iso(),
-                        request_id=getattr(request.state, "request_id", "") or "",
-                        endpoint=endpoint,
+                        request_id=getattr(self._request.state, "request_id", "") or "",
+                        endpoint=self._endpoint,
                         caller_kind=caller.kind.value if caller else None,
                         caller=caller.name if caller else None,
                         target_user_id=attempt.target,
