@@ -326,6 +326,16 @@ def _signed(content: bytes) -> int:
     return int.from_bytes(content, "big", signed=True)
 
 
+def _message(data: bytes) -> tuple[int, int, int]:
+    """(messageID, where the protocolOp begins, the end) of one whole LDAPMessage;
+    ValueError (or IndexError) for anything else."""
+    start, end = _expect(data, 0, 0x30)
+    if end != len(data):
+        raise ValueError("not one whole message")
+    start, at = _expect(data, start, 0x02)
+    return _signed(data[start:at]), at, end
+
+
 def decode_entry(data: bytes) -> tuple[int, Answer] | None:
     """(messageID, answer) for a search result entry, as ldap3's fast decoder gives it
     on a connection with ``check_names=False`` (passgate's: no schema, every value
@@ -337,11 +347,7 @@ def decode_entry(data: bytes) -> tuple[int, Answer] | None:
     (property tests compare the two decoders).
     """
     try:
-        start, end = _expect(data, 0, 0x30)
-        if end != len(data):
-            return None
-        start, at = _expect(data, start, 0x02)
-        message_id = _signed(data[start:at])
+        message_id, at, end = _message(data)
         start, op_end = _expect(data, at, 0x64)
         if op_end != end:
             return None  # controls on an entry
@@ -394,11 +400,7 @@ def decode_result(data: bytes) -> tuple[int, Answer] | None:
     slices (property tests compare the two).
     """
     try:
-        start, end = _expect(data, 0, 0x30)
-        if end != len(data):
-            return None
-        start, at = _expect(data, start, 0x02)
-        message_id = _signed(data[start:at])
+        message_id, at, end = _message(data)
         op, start, op_end = _element(data, at)
         kind = _RESULTS.get(op)
         if kind is None:
