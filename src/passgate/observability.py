@@ -180,9 +180,9 @@ class LabelledHistogram(Collector):
 
 
 def _child(children: dict[K, M], metric: M, key: K, *labels: str) -> M:
-    """``metric.labels(*labels)``, looked up once per key: ``labels()`` takes a lock, and
-    every change observes a dozen. Label values are fixed sets (phases, LDAP operations,
-    routes, the contract's codes), so the dictionary stays small."""
+    """``metric.labels(*labels)``, looked up once per key: ``labels()`` takes a lock,
+    and every request is counted. Label values are fixed sets (routes, the contract's
+    codes), so the dictionary stays small."""
     child = children.get(key)
     if child is None:
         child = children[key] = metric.labels(*labels)
