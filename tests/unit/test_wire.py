@@ -286,6 +286,14 @@ def ldap3_reads(data: bytes) -> tuple[int, dict[str, Any]]:
     return int(message["messageID"]), LDAP3_STRATEGY.decode_response_fast(message)
 
 
+def results_only(data: bytes) -> tuple[int, dict[str, Any]] | None:
+    return wire.decode_answer(data, entries=False)
+
+
+def entries_only(data: bytes) -> tuple[int, dict[str, Any]] | None:
+    return wire.decode_answer(data, results=False)
+
+
 result_kinds = st.sampled_from([0x61, 0x65, 0x67, 0x78])
 result_codes = st.sampled_from(sorted(RESULT_CODES))
 answer_controls = st.lists(
@@ -358,27 +366,27 @@ def test_a_result_is_read_as_ldap3_reads_it(
         if value is not None:
             extra.append((0x8B, value))
     data = encoded_answer(message_id, kind, code, matched, diagnostic, extra, controls)
-    assert wire.decode_result(data) == ldap3_reads(data)
+    assert results_only(data) == ldap3_reads(data)
 
 
 def test_what_is_not_a_plain_result_is_left_to_ldap3() -> None:
     referral = wire._tlv(0xA3, wire._octets(0x04, "ldap://elsewhere/"))
     with_referral = encoded_answer(7, 0x67, 10, "", "", [(0xA3, referral[2:])], None)
-    assert wire.decode_result(with_referral) is None
+    assert results_only(with_referral) is None
     paged = encoded_answer(7, 0x65, 0, "", "", [], [("1.2.840.113556.1.4.319", None, b"0")])
-    assert wire.decode_result(paged) is None
+    assert results_only(paged) is None
     latin1 = encoded_answer(7, 0x67, 0, "", "", [], None).replace(
         b"\x04\x00\x04\x00", b"\x04\x00\x04\x01\xe9"
     )
-    assert wire.decode_result(latin1) is None  # ldap3 tries its other encodings
+    assert results_only(latin1) is None  # ldap3 tries its other encodings
     entry = wire._tlv(0x30, wire._integer(3) + wire._tlv(0x64, wire._octets(0x04, "cn=x")))
-    assert wire.decode_result(entry) is None
+    assert results_only(entry) is None
 
 
 @given(st.binary(max_size=300))
 @settings(max_examples=500, deadline=None)
 def test_any_bytes_are_read_or_left_to_ldap3_never_raised(data: bytes) -> None:
-    decoded = wire.decode_result(data)
+    decoded = results_only(data)
     if decoded is not None:
         assert decoded == ldap3_reads(data)
 
@@ -437,7 +445,7 @@ def test_an_entry_is_read_as_ldap3_reads_it(
     message_id: int, dn: bytes, attributes: list[tuple[str, list[bytes]]]
 ) -> None:
     data = encoded_entry(message_id, dn, attributes)
-    decoded = wire.decode_entry(data)
+    decoded = entries_only(data)
     texts = [dn, *(v for _, values in attributes for v in values)]
     if all(_utf8(t) for t in texts):
         assert decoded == ldap3_reads_entry(data)
@@ -454,19 +462,19 @@ def _utf8(data: bytes) -> bool:
 
 
 def test_an_entry_with_controls_or_odd_nesting_is_left_to_ldap3() -> None:
-    assert wire.decode_entry(encoded_entry(3, b"cn=x", [("cn", [b"x"])], controls=True)) is None
+    assert entries_only(encoded_entry(3, b"cn=x", [("cn", [b"x"])], controls=True)) is None
     plain = encoded_entry(3, b"cn=x", [("cn", [b"x"])])
-    assert wire.decode_entry(plain) is not None
-    assert wire.decode_entry(plain + b"\x00") is None  # bytes after the message
-    assert wire.decode_entry(plain.replace(b"\x31\x03\x04\x01x", b"\x31\x03\x02\x01\x05")) is None
-    assert wire.decode_result(plain) is None  # not a result: the entry reader's
+    assert entries_only(plain) is not None
+    assert entries_only(plain + b"\x00") is None  # bytes after the message
+    assert entries_only(plain.replace(b"\x31\x03\x04\x01x", b"\x31\x03\x02\x01\x05")) is None
+    assert results_only(plain) is None  # not a result: the entry reader's
 
 
 @given(st.binary(max_size=300))
 @example(encoded_entry(5, b"cn=x", [("cn", [b"x", b"y"])])[:-1])
 @settings(max_examples=500, deadline=None)
 def test_any_bytes_are_read_as_an_entry_or_left_to_ldap3_never_raised(data: bytes) -> None:
-    decoded = wire.decode_entry(data)
+    decoded = entries_only(data)
     if decoded is not None:
         assert decoded == ldap3_reads_entry(data)
 
@@ -505,3 +513,19 @@ def test_controls_given_as_lists_are_encoded_as_tuples_are() -> None:
     as_tuple = wire.message(5, wire.bind_request("cn=x", b"pw"), [PPOLICY])
     as_list = wire.message(5, wire.bind_request("cn=x", b"pw"), [list(PPOLICY)])  # type: ignore[list-item]
     assert as_list == as_tuple
+
+
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.builds(encoded_entry, message_ids, st.just(b"cn=x"), st.just([("cn", [b"x"])])),
+    )
+)
+@example(encoded_answer(4, 0x61, 0, "", "", [], None))
+@settings(max_examples=300, deadline=None)
+def test_one_reading_serves_results_and_entries_alike(data: bytes) -> None:
+    """What _answers calls: both kinds in one reading of the envelope."""
+    decoded = wire.decode_answer(data)
+    assert decoded == (results_only(data) or entries_only(data))
+    if decoded is not None:
+        assert decoded == ldap3_reads_entry(data)  # results read the same with names unchecked

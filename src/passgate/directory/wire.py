@@ -19,8 +19,8 @@ The answers are read as ldap3's ``get_response`` reads them
 (:func:`_answers`): the same result dictionaries, the same refusals with
 the same words, so :mod:`.results` reads every answer as before. A plain
 result (bind, search done, modify, extended) and an entry are decoded
-here (:func:`decode_result`, :func:`decode_entry`, property-tested against
-ldap3's fast decoder); anything unusual by ldap3's decoder.
+here (:func:`decode_answer`, property-tested against ldap3's fast
+decoder); anything unusual by ldap3's decoder.
 
 Unlike ldap3, ``conn.request`` never holds a password: the request's
 summary names the operation and its DN only.
@@ -336,119 +336,117 @@ def _message(data: bytes) -> tuple[int, int, int]:
     return _signed(data[start:at]), at, end
 
 
-def decode_entry(data: bytes) -> tuple[int, Answer] | None:
-    """(messageID, answer) for a search result entry, as ldap3's fast decoder gives it
-    on a connection with ``check_names=False`` (passgate's: no schema, every value
-    text).
+def decode_answer(
+    data: bytes, *, results: bool = True, entries: bool = True
+) -> tuple[int, Answer] | None:
+    """(messageID, answer) for a plain result or a search result entry, as ldap3's fast
+    decoder gives it; the message's envelope read once for either.
 
-    An entry with controls, a name or value that is not UTF-8 (ldap3 tries its
-    other encodings), or anything malformed is None: ldap3's own decoder reads
-    it. The guard's read of the failure counter is one such entry per change
-    (property tests compare the two decoders).
-    """
-    try:
-        message_id, at, end = _message(data)
-        start, op_end = _expect(data, at, 0x64)
-        if op_end != end:
-            return None  # controls on an entry
-        start, at = _expect(data, start, 0x04)
-        raw_dn = data[start:at]
-        start, list_end = _expect(data, at, 0x30)
-        if list_end != op_end:
-            return None
-        insensitive = get_config_parameter("CASE_INSENSITIVE_ATTRIBUTE_NAMES")
-        raw: dict[str, Any] = CaseInsensitiveDict() if insensitive else {}
-        attributes: dict[str, Any] = CaseInsensitiveDict() if insensitive else {}
-        at = start
-        while at < list_end:
-            start, attribute_end = _expect(data, at, 0x30)
-            start, at = _expect(data, start, 0x04)
-            name = data[start:at].decode("utf-8")
-            start, at = _expect(data, at, 0x31)
-            if at != attribute_end:
-                return None
-            values: list[bytes] = []
-            while start < attribute_end:
-                first, start = _expect(data, start, 0x04)
-                values.append(data[first:start])
-            if start != attribute_end:
-                return None
-            raw[name] = values or None
-            attributes[name] = [value.decode("utf-8") for value in values] or None
-        if at != list_end:
-            return None
-        answer: Answer = {
-            "raw_dn": raw_dn,
-            "dn": raw_dn.decode("utf-8"),
-            "raw_attributes": raw,
-            "attributes": attributes,
-            "type": "searchResEntry",
-        }
-        return message_id, answer
-    except (IndexError, ValueError, KeyError):  # UnicodeDecodeError is a ValueError
-        return None
-
-
-def decode_result(data: bytes) -> tuple[int, Answer] | None:
-    """(messageID, answer) for a plain LDAPResult, as ldap3's fast decoder gives it.
-
-    The bind, search-done, modify and extended answers, with their usual
-    parts and plain controls; anything else (an entry, referrals, a control
-    ldap3 decodes itself, text that is not UTF-8, a malformed message) is
-    None: ldap3's own decoder reads it (and raises as it does). ldap3's
-    decoder takes as long as the rest of the exchange; this one is a few
-    slices (property tests compare the two).
+    ``results``: the bind, search-done, modify and extended answers, with their
+    usual parts and plain controls. ``entries``: a search result entry as ldap3
+    reads it on a connection with ``check_names=False`` (passgate's: no schema,
+    every value text). Anything else (referrals, a control ldap3 decodes
+    itself, controls on an entry, text that is not UTF-8, which ldap3 tries in
+    other encodings, a malformed message) is None: ldap3's own decoder reads it
+    (and raises as it does). ldap3's decoder takes as long as the rest of the
+    exchange; this one is a few slices (property tests compare the two).
     """
     try:
         message_id, at, end = _message(data)
         op, start, op_end = _element(data, at)
         kind = _RESULTS.get(op)
-        if kind is None:
+        if kind is not None and results:
+            answer = _result(data, kind, start, op_end, end)
+        elif op == 0x64 and entries:
+            answer = _entry(data, start, op_end, end)
+        else:
             return None
-        start, at = _expect(data, start, 0x0A)
-        code = _signed(data[start:at])
-        start, at = _expect(data, at, 0x04)
-        matched = data[start:at].decode("utf-8")
-        start, at = _expect(data, at, 0x04)
-        diagnostic = data[start:at].decode("utf-8")
-        answer: Answer = {
-            "result": code,
-            "description": RESULT_CODES[code],
-            "dn": matched,
-            "message": diagnostic,
-            "referrals": None,
-        }
-        if kind == "bindResponse":
-            answer["saslCreds"] = None
-        elif kind == "extendedResp":
-            answer["responseName"] = None
-            answer["responseValue"] = None
-        while at < op_end:
-            tag, start, at = _element(data, at)
-            if kind == "bindResponse" and tag == 0x87:
-                answer["saslCreds"] = data[start:at]
-            elif kind == "extendedResp" and tag == 0x8A:
-                answer["responseName"] = data[start:at].decode("utf-8")
-                answer["responseValue"] = b""
-            elif kind == "extendedResp" and tag == 0x8B:
-                answer["responseValue"] = data[start:at]
-            else:
-                return None  # referrals, or what ldap3 would make of something unexpected
-        if at != op_end:
-            return None
-        answer["type"] = kind
-        if op_end < end:
-            start, at = _expect(data, op_end, 0xA0)
-            if at != end:
-                return None
-            found = _controls_of(data, start, at)
-            if found is None:
-                return None
-            if found:
-                answer["controls"] = found
-        return message_id, answer
     except (IndexError, ValueError, KeyError):  # UnicodeDecodeError is a ValueError
         return None
+    return None if answer is None else (message_id, answer)
+
+
+def _entry(data: bytes, start: int, op_end: int, end: int) -> Answer | None:
+    if op_end != end:
+        return None  # controls on an entry
+    start, at = _expect(data, start, 0x04)
+    raw_dn = data[start:at]
+    start, list_end = _expect(data, at, 0x30)
+    if list_end != op_end:
+        return None
+    insensitive = get_config_parameter("CASE_INSENSITIVE_ATTRIBUTE_NAMES")
+    raw: dict[str, Any] = CaseInsensitiveDict() if insensitive else {}
+    attributes: dict[str, Any] = CaseInsensitiveDict() if insensitive else {}
+    at = start
+    while at < list_end:
+        start, attribute_end = _expect(data, at, 0x30)
+        start, at = _expect(data, start, 0x04)
+        name = data[start:at].decode("utf-8")
+        start, at = _expect(data, at, 0x31)
+        if at != attribute_end:
+            return None
+        values: list[bytes] = []
+        while start < attribute_end:
+            first, start = _expect(data, start, 0x04)
+            values.append(data[first:start])
+        if start != attribute_end:
+            return None
+        raw[name] = values or None
+        attributes[name] = [value.decode("utf-8") for value in values] or None
+    if at != list_end:
+        return None
+    return {
+        "raw_dn": raw_dn,
+        "dn": raw_dn.decode("utf-8"),
+        "raw_attributes": raw,
+        "attributes": attributes,
+        "type": "searchResEntry",
+    }
+
+
+def _result(data: bytes, kind: str, start: int, op_end: int, end: int) -> Answer | None:
+    start, at = _expect(data, start, 0x0A)
+    code = _signed(data[start:at])
+    start, at = _expect(data, at, 0x04)
+    matched = data[start:at].decode("utf-8")
+    start, at = _expect(data, at, 0x04)
+    diagnostic = data[start:at].decode("utf-8")
+    answer: Answer = {
+        "result": code,
+        "description": RESULT_CODES[code],
+        "dn": matched,
+        "message": diagnostic,
+        "referrals": None,
+    }
+    if kind == "bindResponse":
+        answer["saslCreds"] = None
+    elif kind == "extendedResp":
+        answer["responseName"] = None
+        answer["responseValue"] = None
+    while at < op_end:
+        tag, start, at = _element(data, at)
+        if kind == "bindResponse" and tag == 0x87:
+            answer["saslCreds"] = data[start:at]
+        elif kind == "extendedResp" and tag == 0x8A:
+            answer["responseName"] = data[start:at].decode("utf-8")
+            answer["responseValue"] = b""
+        elif kind == "extendedResp" and tag == 0x8B:
+            answer["responseValue"] = data[start:at]
+        else:
+            return None  # referrals, or what ldap3 would make of something unexpected
+    if at != op_end:
+        return None
+    answer["type"] = kind
+    if op_end < end:
+        start, at = _expect(data, op_end, 0xA0)
+        if at != end:
+            return None
+        found = _controls_of(data, start, at)
+        if found is None:
+            return None
+        if found:
+            answer["controls"] = found
+    return answer
 
 
 def _controls_of(data: bytes, at: int, end: int) -> dict[str, Answer] | None:
@@ -483,9 +481,9 @@ def _answers(conn: ldap3.Connection, message_id: int) -> tuple[list[Answer], Ans
     """(entries, result) of the request: what ldap3's ``get_response`` does for it.
 
     Waits through the strategy's ``receiving`` (on the event loop inside
-    ``passgate.cooperative.run``); reads a plain result with
-    :func:`decode_result`, an entry (on a connection that checks no names)
-    with :func:`decode_entry`, anything else with ldap3's decoder; refuses what
+    ``passgate.cooperative.run``); reads a plain result, and an entry on a
+    connection that checks no names, with :func:`decode_answer`, anything
+    else with ldap3's decoder; refuses what
     ldap3 refuses (a notice of disconnection, a stray message id) with its
     exceptions and words. No referral is followed (passgate's connections
     have ``auto_referrals=False``); an entry lacking an asked-for attribute
@@ -499,9 +497,7 @@ def _answers(conn: ldap3.Connection, message_id: int) -> tuple[list[Answer], Ans
         if not messages:
             raise _terminated(conn)
         for data in messages:
-            decoded = decode_result(data)
-            if decoded is None and not conn.check_names:
-                decoded = decode_entry(data)
+            decoded = decode_answer(data, entries=not conn.check_names)
             if decoded is None:
                 message = decode_message_fast(data)
                 answer_id, answer = (
