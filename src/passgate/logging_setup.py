@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from urllib.parse import unquote_plus
 
 # A query parameter: after ``?``, ``&`` or ``;``, a name, ``=``, a value up to the next
@@ -57,6 +58,25 @@ class RedactTokens(logging.Filter):
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
+class PerSecond:
+    """The text of a whole second (``render(second)``), made once a second and kept.
+
+    For timestamps written on every request (the access line, the audit
+    line): only the fraction changes from one to the next. The second and its
+    text are kept as one tuple, so a thread never sees half of an update.
+    """
+
+    def __init__(self, render: Callable[[int], str]) -> None:
+        self._render = render
+        self._last: tuple[int, str] = (-1, "")
+
+    def __call__(self, second: int) -> str:
+        last = self._last
+        if last[0] != second:
+            last = self._last = (second, self._render(second))
+        return last[1]
+
+
 class LineFormatter(logging.Formatter):
     """:data:`FORMAT`, its timestamp as logging's own (``2026-12-02 08:27:01,512``),
     the date and time of day formatted once a second instead of once a line
@@ -64,17 +84,14 @@ class LineFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__(FORMAT)
-        self._second: tuple[int, str] = (-1, "")
+        self._seconds = PerSecond(
+            lambda second: time.strftime(self.default_time_format, self.converter(second))
+        )
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         if datefmt is not None:
             return super().formatTime(record, datefmt)
-        second, text = self._second  # one tuple: threads never see half of an update
-        if second != int(record.created):
-            second = int(record.created)
-            text = time.strftime(self.default_time_format, self.converter(record.created))
-            self._second = (second, text)
-        return f"{text},{int(record.msecs):03d}"
+        return f"{self._seconds(int(record.created))},{int(record.msecs):03d}"
 
 
 def configure_logging(level: str = "INFO") -> None:

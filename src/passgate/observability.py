@@ -32,6 +32,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from passgate.logging_setup import PerSecond
 from passgate.timing import Phases
 
 K = TypeVar("K")
@@ -248,21 +249,20 @@ class Auditor:
             file.close()
 
 
-# The second of the last audit line, written out: (seconds since the epoch, text).
-_iso_second: tuple[int, str] = (-1, "")
+# The audit line's date and time of day, made once a second.
+_iso_second = PerSecond(
+    lambda second: datetime.datetime.fromtimestamp(second, datetime.UTC).strftime(
+        "%Y-%m-%dT%H:%M:%S"
+    )
+)
 
 
 def now_iso() -> str:
     """``datetime.now(UTC).isoformat(timespec="milliseconds")``, its date and time of
     day formatted once a second (one audit line per change asks for it)."""
-    global _iso_second
     now = time.time()
     second = math.floor(now)
     micro = round((now - second) * 1_000_000)  # as datetime rounds: half to even
     if micro == 1_000_000:
         second, micro = second + 1, 0
-    cached = _iso_second
-    if cached[0] != second:
-        text = datetime.datetime.fromtimestamp(second, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        cached = _iso_second = (second, text)
-    return f"{cached[1]}.{micro // 1000:03d}+00:00"
+    return f"{_iso_second(second)}.{micro // 1000:03d}+00:00"
