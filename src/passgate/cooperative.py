@@ -151,6 +151,37 @@ class SocketWatch:
             if timer is not None:
                 timer.cancel()
 
+    def recv(self, sock: Any, size: int, timeout: float | None) -> bytes:
+        """``sock.recv(size)`` once there is something to read, the wait the loop's.
+
+        A readable plain socket gives its bytes at once. A TLS socket may
+        hold only part of a record, and nothing of it can be decrypted before
+        the rest is there: its own read would block, and with it the loop and
+        every other request, for as long as the rest takes (a record split
+        across packets, a slow link). So it is read without blocking and,
+        while the record is incomplete, waited on again; the whole read
+        bounded by ``timeout``, as the socket's own read was.
+        """
+        if not isinstance(sock, ssl.SSLSocket) or not bridged():
+            self.wait_readable(sock, timeout)
+            data: bytes = sock.recv(size)
+            return data
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self.wait_readable(sock, None if deadline is None else deadline - time.monotonic())
+            sock.settimeout(0.0)
+            try:
+                data = sock.recv(size)
+                return data
+            except ssl.SSLWantReadError:
+                continue  # part of a record: wait for the rest
+            except ssl.SSLWantWriteError:
+                break  # TLS must write first (rare): the socket's own read does both
+            finally:
+                sock.settimeout(timeout)
+        data = sock.recv(size)
+        return data
+
     def _readable(self) -> None:
         waiter, self._waiter = self._waiter, None
         if waiter is None:

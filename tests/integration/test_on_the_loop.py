@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from passgate.dev import seed
+from passgate.dev.slapd import Slapd
 from passgate.dev.tokens import DevIssuer
 from tests.conftest import Directory, start_slapd
 from tests.integration.helpers import user_token
@@ -19,7 +21,9 @@ from tests.integration.test_lockout_guard import (  # make_app: a fixture
     make_app,  # noqa: F401
     v1_request,
 )
+from tests.integration.test_tls import pki, tls_slapd  # noqa: F401  # fixtures
 from tests.slowproxy import SlowProxy
+from tests.splitproxy import SplitProxy
 
 NEW = "Loop-New-Passw0rd!"
 
@@ -124,3 +128,57 @@ def test_a_silent_directory_holds_its_change_not_the_loop_and_no_password_is_log
     assert "timed out" in all_logs.text  # the wait's own words, as a socket's timeout says
     for secret in (first.password, user.password, NEW):
         assert secret not in all_logs.text
+
+
+@pytest.mark.parametrize("mode", ["ldaps", "starttls"])
+def test_a_tls_record_split_across_packets_is_awaited_on_the_loop(
+    make_app: Callable[..., FastAPI],  # noqa: F811
+    tls_slapd: Slapd,  # noqa: F811
+    pki: dict[str, Path],  # noqa: F811
+    issuer: DevIssuer,
+    mode: str,
+) -> None:
+    """Part of a TLS record is no answer: the rest is waited for as the loop's, not by the
+    socket's blocking read (which held every other request until it came)."""
+    own = Directory(tls_slapd)
+    first, user = own.add_user(), own.add_user()
+    proxy = SplitProxy(tls_slapd.tls_port if mode == "ldaps" else tls_slapd.port, hold=5.0)
+    app = make_app(
+        ldap_connection_url=f"{'ldaps' if mode == 'ldaps' else 'ldap'}://127.0.0.1:{proxy.port}",
+        ldap_start_tls=mode == "starttls",
+        ldap_ca_file=pki["ca"],
+        ldap_tls_server_name="localhost",
+    )
+
+    async def post(client: httpx.AsyncClient, whom: seed.User) -> int:
+        response = await client.post(
+            f"/v1/users/{whom.user_id}/change-password",
+            json={"oldPassword": whom.password, "newPassword": NEW},
+            headers={"Authorization": f"Bearer {user_token(issuer, whom.user_id)}"},
+        )
+        return response.status_code
+
+    async def main() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://passgate") as client:
+            assert await post(client, first) == 200  # connections open, TLS set up
+            proxy.armed.set()
+
+            async def health() -> int:
+                while not proxy.holding.is_set():  # an answer's first bytes are out
+                    await asyncio.sleep(0.01)
+                status = (await client.get("/healthz")).status_code
+                proxy.release()
+                return status
+
+            return list(await asyncio.gather(post(client, user), health()))
+
+    try:
+        statuses = asyncio.run(main())
+    finally:
+        proxy.close()
+    # Before, the read of the record held the loop until the operation timed out: 503,
+    # and /healthz answered only then.
+    assert statuses == [200, 200]
+    assert proxy.released_in_time is True  # /healthz was answered while the record waited
+    assert own.can_bind(user.dn, NEW)

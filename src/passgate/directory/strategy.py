@@ -55,8 +55,7 @@ class CooperativeStrategy(SyncStrategy):  # type: ignore[misc]  # ldap3 is untyp
         unprocessed = b""
         while True:
             try:
-                self.watch.wait_readable(conn.socket, conn.receive_timeout)
-                data = conn.socket.recv(self.socket_size)
+                data = self.watch.recv(conn.socket, self.socket_size, conn.receive_timeout)
             except (OSError, AttributeError) as e:  # as ldap3's: close, then say why
                 conn.last_error = "error receiving data: " + str(e)
                 with contextlib.suppress(OSError, LDAPExceptionError):
