@@ -338,3 +338,20 @@ def test_old_password_is_checked_before_the_local_rules(
         token=user_token(issuer, user.user_id),
     )
     assert_error(response, 400, 5023, "Incorrect old password")
+
+
+def test_a_long_new_password_is_scored_not_a_server_error(
+    make_client: Callable[..., TestClient], directory: Directory, issuer: DevIssuer
+) -> None:
+    """zxcvbn 4.5 raises on more than 72 characters; 73 to 128 are allowed new passwords."""
+    client = make_client(policy_min_strength=3)
+    user = directory.add_user()
+    token = issuer.token(user.user_id, username=user.uid)
+    strong = ("Tr0ub4dor&3-correct-horse-" * 5)[:128]
+    assert change(client, user.user_id, user.password, strong, token=token).status_code == 200
+    assert directory.can_bind(user.dn, strong)
+    weak = "a" * 100
+    response = change(client, user.user_id, strong, weak, token=token)
+    body = assert_error(response, 400, 5024, POLICY)
+    assert body["error"]["details"][0]["reason"] == "tooWeak"
+    assert directory.can_bind(user.dn, strong)

@@ -88,6 +88,14 @@ def test_strength_uses_zxcvbn_with_the_names() -> None:
     assert refused(rules, "correct-horse-battery-staple-42") is None
 
 
+@pytest.mark.parametrize("length", [72, 73, 100, 128])
+def test_strength_of_a_password_longer_than_zxcvbn_takes(length: int) -> None:
+    """zxcvbn 4.5 refuses more than 72 characters (ValueError): the first 72 are scored."""
+    rules = LocalRules(LocalPolicy(min_strength=3, contains_username=False))
+    assert refused(rules, ("Tr0ub4dor&3-correct-horse-" * 5)[:length]) is None
+    assert refused(rules, "a" * length) is PolicyReason.TOO_WEAK
+
+
 def test_forbidden_list_is_case_insensitive(tmp_path: Path) -> None:
     path = tmp_path / "list.txt"
     path.write_text("Password1!\n\n  Summer2024!  \nqwertyuiop\n")

@@ -78,9 +78,17 @@ def name_tokens(values: Iterable[str], min_length: int) -> set[str]:
     return tokens
 
 
+# zxcvbn 4.5 raises ValueError past 72 characters (its matching grows with the square of
+# the length); 4.4 took any length. A new password may have up to 128.
+ZXCVBN_MAX_LENGTH = 72
+
+
 def strength(password: str, user_inputs: list[str]) -> int:
-    """zxcvbn's score, 0 (guessable) to 4 (very unguessable)."""
-    result = zxcvbn(password[:100], user_inputs=user_inputs)
+    """zxcvbn's score, 0 (guessable) to 4 (very unguessable), of the first 72 characters.
+
+    What follows them can only make a password harder to guess, never easier.
+    """
+    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=user_inputs)
     return int(result["score"])
 
 
