@@ -448,7 +448,7 @@ class PortalSettings(Section):
     @field_validator("accent_colour", "background_colour", "text_colour")
     @classmethod
     def _colour(cls, value: str) -> str:
-        if not CSS_COLOUR.match(value):
+        if not CSS_COLOUR.fullmatch(value):
             raise ValueError("must be a CSS colour: #rgb, #rrggbb or a colour name")
         return value
 

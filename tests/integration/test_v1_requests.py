@@ -28,12 +28,42 @@ def details(response) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     "user_id",
-    ["a" * 23, "a" * 25, "g" * 24, "zzzzzzzzzzzzzzzzzzzzzzzz", "*" * 24, "a%2A" + "a" * 20],
+    [
+        "a" * 23,
+        "a" * 25,
+        "g" * 24,
+        "zzzzzzzzzzzzzzzzzzzzzzzz",
+        "*" * 24,
+        "a%2A" + "a" * 20,
+        "a" * 24 + "%0A",  # Python's $ matches before a final line feed
+        "%0A" + "a" * 24,
+    ],
 )
 def test_bad_user_id(client: TestClient, issuer: DevIssuer, user_id: str) -> None:
     token = issuer.token("helpdesk", roles=["password-admin"])
     response = change(client, user_id, "Old-Passw0rd!", NEW, token=token)
     assert {"field": "userId", "reason": "must be 24 hexadecimal characters"} in details(response)
+
+
+def test_a_line_feed_after_a_real_user_id_is_refused_and_changes_nothing(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
+    """The directory ignores the line feed when it matches: the entry would be found."""
+    user = directory.add_user()
+    admin = issuer.token("helpdesk", roles=["password-admin"])
+    for token in (admin, user_token(issuer, user.user_id + "\n")):
+        response = change(client, user.user_id + "%0A", user.password, NEW, token=token)
+        assert response.status_code == 400, response.text
+        assert {"field": "userId", "reason": "must be 24 hexadecimal characters"} in details(
+            response
+        )
+    policy = client.get(
+        "/v1/password-policy",
+        params={"userId": user.user_id + "\n"},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    assert policy.status_code == 400, policy.text
+    assert directory.can_bind(user.dn, user.password)
 
 
 @pytest.mark.parametrize(

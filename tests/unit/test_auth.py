@@ -146,6 +146,7 @@ def test_api_keys(tmp_path: Path) -> None:
         [{"name": "x", "sha256": "zz"}],
         [{"sha256": "a" * 64}],
         [{"name": "x", "sha256": "a" * 64, "roles": "r"}],
+        [{"name": "x", "sha256": "a" * 64 + "\n"}],  # $ alone matched before it
     ],
 )
 def test_bad_api_key_files_name_the_variable(tmp_path: Path, entries: object) -> None:

@@ -47,7 +47,7 @@ class Passwords:
 async def v1_passwords(request: Request, user_id: UserIdPath) -> Passwords:
     fields = await read_fields(request, V1_FIELDS)
     problems: list[FieldProblem] = []
-    if not OBJECT_ID.match(user_id):
+    if not OBJECT_ID.fullmatch(user_id):
         problems.append(FieldProblem("userId", "must be 24 hexadecimal characters"))
     old = password_field(fields.get("oldPassword"), "oldPassword", problems)
     new = password_field(fields.get("newPassword"), "newPassword", problems)

@@ -98,7 +98,7 @@ async def v1_password_policy(
 ) -> JSONResponse:
     """The caller's own policy; an admin may ask for anyone's with ``?userId=``."""
     if user_id is not None:
-        if not OBJECT_ID.match(user_id):
+        if not OBJECT_ID.fullmatch(user_id):
             raise ValidationFailed([FieldProblem("userId", "must be 24 hexadecimal characters")])
         authorize(caller, user_id, parts.settings.auth.admin_role)
     policy: EffectivePolicy

@@ -163,7 +163,7 @@ class V1Route(PresentedRoute):
     def target(request: Request) -> str | None:
         """The path's ``userId``, when it is one (an audit line names no garbage)."""
         user_id = request.path_params.get("userId")
-        return user_id if user_id is not None and OBJECT_ID.match(user_id) else None
+        return user_id if user_id is not None and OBJECT_ID.fullmatch(user_id) else None
 
 
 class WorkspaceRoute(PresentedRoute):

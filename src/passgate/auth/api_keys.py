@@ -41,7 +41,7 @@ def load_api_keys(path: Path) -> list[ApiKey]:
             not isinstance(item, dict)
             or not isinstance(item.get("name"), str)
             or not isinstance(item.get("sha256"), str)
-            or not _SHA256_HEX.match(item["sha256"])
+            or not _SHA256_HEX.fullmatch(item["sha256"])
             or not isinstance(item.get("roles", []), list)
         ):
             raise ConfigurationError(

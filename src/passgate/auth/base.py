@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+# Checked with fullmatch: $ alone also matches before a final line feed, and the
+# directory ignores that line feed when it compares (the entry would be found).
 OBJECT_ID = re.compile(r"^[a-fA-F0-9]{24}$")
 
 

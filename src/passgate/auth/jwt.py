@@ -201,7 +201,7 @@ class TokenVerifier:
 
     def caller_from(self, claims: dict[str, Any]) -> Caller:
         raw_id = claims.get(self._user_id_claim)
-        user_id = raw_id if isinstance(raw_id, str) and OBJECT_ID.match(raw_id) else None
+        user_id = raw_id if isinstance(raw_id, str) and OBJECT_ID.fullmatch(raw_id) else None
         raw_name = claims.get(self._username_claim)
         username = raw_name if isinstance(raw_name, str) and raw_name else None
         kind = CallerKind.USER

@@ -64,7 +64,7 @@ def parse_dn(dn: str) -> list[RDN]:
         if equals < 0:
             raise DnError(f"no '=' after position {position}")
         kind = dn[position:equals].strip()
-        if not _TYPE.match(kind):
+        if not _TYPE.fullmatch(kind):
             raise DnError(f"bad attribute type at position {position}")
         value, position = _value(dn, equals + 1)
         current.append((kind, value))
