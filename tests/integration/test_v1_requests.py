@@ -175,6 +175,101 @@ def test_form_bodies(
     assert directory.can_bind(user.dn, NEW)
 
 
+UMLAUT = "W\u00f6nder-L4nd-Passw0rd!"
+
+
+def _form(body: bytes, charset: str = "") -> dict[str, object]:
+    media = "application/x-www-form-urlencoded" + (f"; charset={charset}" if charset else "")
+    return {"content": body, "headers": {"Content-Type": media}}
+
+
+def _multipart(value: bytes, old: str, part_type: str = "") -> dict[str, object]:
+    part = (f"Content-Type: {part_type}\r\n" if part_type else "").encode()
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="oldPassword"\r\n\r\n'
+        + old.encode()
+        + b'\r\n--b\r\nContent-Disposition: form-data; name="newPassword"\r\n'
+        + part
+        + b"\r\n"
+        + value
+        + b"\r\n--b--\r\n"
+    )
+    return {"content": body, "headers": {"Content-Type": "multipart/form-data; boundary=b"}}
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["raw UTF-8", "percent-encoded UTF-8", "multipart UTF-8", "multipart charset=utf-8"],
+)
+def test_a_form_sets_the_password_that_was_typed(
+    client: TestClient, directory: Directory, issuer: DevIssuer, shape: str
+) -> None:
+    """Starlette read raw form bytes as Latin-1: the directory got 'WÃ¶nder', and 200."""
+    user = directory.add_user()
+    old = user.password.encode()
+    request = {
+        "raw UTF-8": _form(b"oldPassword=" + old + b"&newPassword=" + UMLAUT.encode()),
+        "percent-encoded UTF-8": _form(
+            b"oldPassword=" + old + b"&newPassword=W%C3%B6nder-L4nd-Passw0rd%21", "UTF-8"
+        ),
+        "multipart UTF-8": _multipart(UMLAUT.encode(), user.password),
+        "multipart charset=utf-8": _multipart(
+            UMLAUT.encode(), user.password, "text/plain; charset=utf-8"
+        ),
+    }[shape]
+    token = user_token(issuer, user.user_id)
+    response = change(client, user.user_id, None, None, token=token, **request)
+    assert response.status_code == 200, response.text
+    assert directory.can_bind(user.dn, UMLAUT)
+
+
+@pytest.mark.parametrize(
+    ("shape", "reason"),
+    [
+        ("raw Latin-1", "not UTF-8"),
+        ("percent-encoded Latin-1", "not UTF-8"),
+        ("charset=iso-8859-1", "unsupported charset (UTF-8 only)"),
+        ("multipart Windows-1252", "not UTF-8"),
+        ("multipart part charset", "unsupported charset (UTF-8 only)"),
+    ],
+)
+def test_a_form_that_is_not_utf8_is_refused_and_changes_nothing(
+    client: TestClient, directory: Directory, issuer: DevIssuer, shape: str, reason: str
+) -> None:
+    user = directory.add_user()
+    old = user.password.encode()
+    request = {
+        "raw Latin-1": _form(b"oldPassword=" + old + b"&newPassword=W\xf6nder-L4nd-Passw0rd!"),
+        "percent-encoded Latin-1": _form(
+            b"oldPassword=" + old + b"&newPassword=W%F6nder-L4nd-Passw0rd%21"
+        ),
+        "charset=iso-8859-1": _form(
+            b"oldPassword=" + old + b"&newPassword=W%F6nder-L4nd-Passw0rd%21", "iso-8859-1"
+        ),
+        "multipart Windows-1252": _multipart(b"Euro-\x80-L4nd-Passw0rd!", user.password),
+        "multipart part charset": _multipart(
+            b"W\xf6nder-L4nd-Passw0rd!", user.password, "text/plain; charset=iso-8859-1"
+        ),
+    }[shape]
+    token = user_token(issuer, user.user_id)
+    response = change(client, user.user_id, None, None, token=token, **request)
+    assert details(response) == [{"field": "body", "reason": reason}]
+    assert directory.can_bind(user.dn, user.password)
+
+
+def test_c1_control_characters_are_control_characters(
+    client: TestClient, issuer: DevIssuer
+) -> None:
+    """U+0080 is what a Windows-1252 euro sign read as Latin-1 becomes; no one types it."""
+    odd = "Euro-\u0080-Passw0rd!"
+    token = user_token(issuer, VALID_ID)
+    response = change(client, VALID_ID, odd, "Other-\u009f-Passw0rd!", token=token)
+    assert details(response) == [
+        {"field": "oldPassword", "reason": "must not contain control characters"},
+        {"field": "newPassword", "reason": "must not contain control characters"},
+    ]
+
+
 def test_json_with_charset_and_unicode(
     client: TestClient, directory: Directory, issuer: DevIssuer
 ) -> None:

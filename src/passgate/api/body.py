@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 from collections.abc import Collection
 from typing import Any
+from urllib.parse import parse_qsl
 
-from starlette.datastructures import UploadFile
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
-from starlette.types import Message
 
 from passgate.errors import FieldProblem, ProblemKind, ValidationFailed
 
@@ -109,34 +111,124 @@ def parse_json(raw: bytes) -> Any:
         raise _bad_body("malformed JSON") from None
 
 
-async def _form_fields(request: Request, raw: bytes, names: Collection[str]) -> dict[str, Any]:
-    """Starlette's form parsers, fed the bytes already read (and so already bounded).
+MAX_FORM_FIELDS = 32
+# python-multipart's warnings quote bytes of the body it could not parse (a password's,
+# perhaps), and any client can cause them: its refusals are said by the 400 instead.
+logging.getLogger("python_multipart").setLevel(logging.ERROR)
+
+
+def _utf8(raw: bytes | bytearray) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad_body("not UTF-8") from None
+
+
+def _check_charset(params: dict[bytes, bytes]) -> None:
+    """UTF-8 or no charset at all (what browsers send): the bytes are read as UTF-8 only."""
+    charset = params.get(b"charset")
+    if charset is not None and charset.strip(b'" ').lower() not in (b"utf-8", b"utf8"):
+        raise _bad_body("unsupported charset (UTF-8 only)")
+
+
+def _urlencoded(raw: bytes) -> list[tuple[str, Any]]:
+    """The WHATWG urlencoded parser's pairs: split at ``&``, ``+`` a space, escapes UTF-8."""
+    try:
+        return parse_qsl(
+            _utf8(raw),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except UnicodeDecodeError:  # a percent-escape that is not UTF-8
+        raise _bad_body("not UTF-8") from None
+    except ValueError:  # more than MAX_FORM_FIELDS
+        raise _bad_body("malformed form data") from None
+
+
+class _Part:
+    def __init__(self) -> None:
+        self.headers: dict[bytes, bytes] = {}
+        self.header = (b"", b"")
+        self.name: bytes | None = None
+        self.data = bytearray()
+
+
+def _multipart(raw: bytes, params: dict[bytes, bytes]) -> list[tuple[str, Any]]:
+    """python-multipart's parser over the bounded bytes; named text parts only."""
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise _bad_body("malformed form data")
+    parts: list[_Part] = []
+    current = _Part()
+
+    def begin() -> None:
+        nonlocal current
+        current = _Part()
+
+    def header_field(data: bytes, start: int, end: int) -> None:
+        current.header = (current.header[0] + data[start:end], current.header[1])
+
+    def header_value(data: bytes, start: int, end: int) -> None:
+        current.header = (current.header[0], current.header[1] + data[start:end])
+
+    def header_end() -> None:
+        name, value = current.header
+        current.headers[name.lower()] = value
+        current.header = (b"", b"")
+
+    def headers_finished() -> None:
+        _, options = parse_options_header(current.headers.get(b"content-disposition", b""))
+        current.name = options.get(b"name")
+        _, part_params = parse_options_header(current.headers.get(b"content-type", b""))
+        if current.name is None or b"filename" in options or len(parts) >= MAX_FORM_FIELDS:
+            raise _bad_body("malformed form data")  # a file is no password
+        _check_charset(part_params)
+
+    def data(data: bytes, start: int, end: int) -> None:
+        current.data += data[start:end]
+
+    def end() -> None:
+        parts.append(current)
+
+    callbacks: Any = {
+        "on_part_begin": begin,
+        "on_header_field": header_field,
+        "on_header_value": header_value,
+        "on_header_end": header_end,
+        "on_headers_finished": headers_finished,
+        "on_part_data": data,
+        "on_part_end": end,
+    }
+    try:
+        parser = MultipartParser(boundary, callbacks)
+        parser.write(raw)
+        parser.finalize()
+    except FormParserError:
+        raise _bad_body("malformed form data") from None
+    return [(_utf8(part.name or b""), _utf8(part.data)) for part in parts]
+
+
+def _form_fields(raw: bytes, content_type: str, names: Collection[str]) -> dict[str, Any]:
+    """A form's fields, its text UTF-8 only (no Latin-1 guess: the password is the one sent).
 
     A field the endpoint reads (``names``, any case) may come once; others are ignored.
     """
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    try:
-        form = await Request(request.scope, replay).form(max_files=0, max_fields=32)
-    except Exception:
-        raise _bad_body("malformed form data") from None
+    media_type, params = parse_options_header(content_type)
+    _check_charset(params)
+    multipart = media_type == b"multipart/form-data"
+    pairs = _multipart(raw, params) if multipart else _urlencoded(raw)
     wanted = {name.casefold() for name in names}
     fields: dict[str, Any] = {}
     seen: set[str] = set()
-    for key, value in form.multi_items():
+    for key, value in pairs:
         folded = key.casefold()
         if folded in wanted:
             if folded in seen:
                 raise _bad_body("duplicate form fields")
             seen.add(folded)
-        fields[key] = None if isinstance(value, UploadFile) else value
+        fields[key] = value
     return fields
 
 
@@ -145,7 +237,7 @@ async def read_fields(request: Request, names: Collection[str]) -> dict[str, Any
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await read_limited(request)
     if media_type in FORM_TYPES:
-        return await _form_fields(request, raw, names)
+        return _form_fields(raw, request.headers.get("content-type", ""), names)
     if not raw.strip():
         return {}
     if media_type and media_type != "application/json" and not media_type.endswith("+json"):

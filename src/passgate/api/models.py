@@ -14,8 +14,8 @@ from pydantic.config import JsonDict
 
 from passgate.api.passwords import MAX_LENGTH, MIN_LENGTH
 
-# The documented form of passwords.CONTROL_CHARACTERS: no C0 control character, no DEL.
-NO_CONTROLS: JsonDict = {"pattern": "^[^\\u0000-\\u001F\\u007F]*$"}
+# The documented form of passwords.CONTROL_CHARACTERS: no C0 or C1 control character, no DEL.
+NO_CONTROLS: JsonDict = {"pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"}
 
 # -- v1 ------------------------------------------------------------------------------
 

@@ -11,9 +11,10 @@ from passgate.errors import FieldProblem, ProblemKind
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
-# C0 controls (NUL, TAB, CR, LF, ESC ...) and DEL: nothing a person types as a password,
-# and NUL in particular is cut short by C-string APIs in some directory plug-ins.
-CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f]")
+# C0 controls (NUL, TAB, CR, LF, ESC ...), DEL and the C1 controls (U+0080 to U+009F):
+# nothing a person types as a password (C1 ones are what a Windows-1252 byte read as
+# Latin-1 becomes), and NUL in particular is cut short by C-string APIs in some plug-ins.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def password_field(
