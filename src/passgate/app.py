@@ -10,9 +10,12 @@ import traceback
 from collections.abc import AsyncIterator, Sequence
 
 from fastapi import FastAPI
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import start_http_server
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 from passgate import __version__
@@ -25,7 +28,7 @@ from passgate.auth.base import Authenticator
 from passgate.config import LdapSettings, Settings
 from passgate.directory.base import Directory
 from passgate.directory.ldap_directory import LdapDirectory
-from passgate.errors import PassgateError
+from passgate.errors import MethodNotAllowed, PassgateError, RouteNotFound
 from passgate.limiter import AttemptLimiter
 from passgate.observability import Auditor, Metrics
 from passgate.policy.local import LocalRules
@@ -211,6 +214,7 @@ def create_app(
         from passgate.portal import portal_app
 
         app.mount("/portal", portal_app(settings.portal, app.state.components))
+        app.add_route("/portal", _to_the_portal, methods=["GET", "HEAD"])
     app.add_middleware(ResponseGuard, direct=direct_routes())
     return app
 
@@ -223,8 +227,30 @@ NO_TELEMETRY: TelemetryConfig = {
 }
 
 
+async def _to_the_portal(request: Request) -> Response:
+    """``/portal`` -> ``/portal/``, relative: no Location is ever built from the Host header."""
+    return RedirectResponse("portal/", status_code=307)
+
+
+async def _http_refusal(request: Request, exc: Exception) -> Response:
+    """HTTP's own 404 and 405 in the shape of the endpoint family the path belongs to."""
+    assert isinstance(exc, HTTPException)
+    error: PassgateError
+    if exc.status_code == 404:
+        error = RouteNotFound()
+    elif exc.status_code == 405:
+        error = MethodNotAllowed((exc.headers or {}).get("Allow", ""))
+    else:
+        return await http_exception_handler(request, exc)
+    return presenter_for(request.scope)(error, request)
+
+
 def _routed(lifespan: Lifespan[FastAPI] | None = None) -> FastAPI:
-    """The routers (each answers errors in its family's shape) and the generated document."""
+    """The routers (each answers errors in its family's shape) and the generated document.
+
+    No slash redirects: Starlette builds their Location from the Host header, and a POST
+    to ``.../change-password/`` is no change; it is a 404 like any other unknown path.
+    """
     app = FastAPI(
         title="passgate",
         version=__version__,
@@ -233,6 +259,8 @@ def _routed(lifespan: Lifespan[FastAPI] | None = None) -> FastAPI:
         # passgate has its own metrics, logs and audit line and sets up no OpenTelemetry;
         # FastAPI would otherwise ask the tracer, meter and logger providers on every request.
         telemetry=NO_TELEMETRY,
+        redirect_slashes=False,
+        exception_handlers={HTTPException: _http_refusal},
     )
     # The change endpoints first: FastAPI tries routers in order, on every request.
     app.include_router(routes_v1.router)

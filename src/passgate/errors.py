@@ -149,5 +149,17 @@ class DirectoryMisconfigured(PassgateError):
     pass
 
 
+class RouteNotFound(PassgateError):
+    """No endpoint at this path (HTTP's own 404, said in the family's shape)."""
+
+
+class MethodNotAllowed(PassgateError):
+    """The path is an endpoint, the method is not one of its own."""
+
+    def __init__(self, allowed: str, log_message: str = "") -> None:
+        super().__init__(log_message)
+        self.allowed = allowed  # the Allow header's value
+
+
 class ConfigurationError(Exception):
     """Settings that cannot work; the message names the environment variable."""

@@ -81,6 +81,17 @@ TABLE: dict[type[e.PassgateError], ErrorSpec] = {
     e.AccountLocked: ErrorSpec(
         400, 5026, "Account locked", "AccountLocked", "The account is locked.", None, 1
     ),
+    # HTTP's own refusals, in the scheme of the contract's 4001/4003/4029: 40 and the status.
+    e.RouteNotFound: ErrorSpec(404, 4004, "Not found", "NotFound", "No such resource.", None, 2),
+    e.MethodNotAllowed: ErrorSpec(
+        405,
+        4005,
+        "Method not allowed",
+        "MethodNotAllowed",
+        "This method is not allowed on this resource.",
+        None,
+        2,
+    ),
     e.DirectoryUnavailable: ErrorSpec(
         503,
         5030,

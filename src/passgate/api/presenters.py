@@ -31,6 +31,7 @@ from passgate.errors import (
     FieldProblem,
     Forbidden,
     InvalidCredentials,
+    MethodNotAllowed,
     NoCredentials,
     PassgateError,
     PasswordPolicyRejected,
@@ -47,6 +48,8 @@ def _headers(error: PassgateError) -> dict[str, str]:
     headers = {}
     if isinstance(error, TooManyAttempts):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = error.allowed
     if isinstance(error, NoCredentials):
         headers["WWW-Authenticate"] = "Bearer"
     elif isinstance(error, InvalidCredentials):

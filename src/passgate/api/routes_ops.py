@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException
 
 from passgate.api.deps import AppParts
 
@@ -30,5 +31,5 @@ async def readyz(parts: AppParts) -> JSONResponse:
 async def metrics(parts: AppParts) -> Response:
     """Here unless PASSGATE_METRICS_PORT moves them to a port of their own."""
     if parts.settings.http.metrics_port is not None:
-        return JSONResponse({"detail": "Not Found"}, status_code=404)
+        raise HTTPException(404)  # answered as any unknown path
     return Response(generate_latest(parts.metrics.registry), media_type=CONTENT_TYPE_LATEST)

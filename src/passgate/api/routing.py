@@ -199,9 +199,15 @@ async def dispatch_directly(
     return False
 
 
+WORKSPACE_PREFIX = "/api/workspace/"
+
+
 def presenter_for(scope: Scope) -> Presenter:
-    """The shape of the route that matched this request; v1's when none did."""
+    """The shape of the route that matched this request; else the workspace's under its
+    prefix, v1's anywhere else."""
     route = scope.get("route")
     if isinstance(route, PresentedRoute):
         return route.present
+    if str(scope.get("path", "")).startswith(WORKSPACE_PREFIX):
+        return WorkspaceRoute.present
     return V1Route.present
