@@ -217,7 +217,11 @@ def keyed_client(
     )
 
 
-@pytest.mark.parametrize("key", ["admin-key-123", "plain-key-456", "unknown-key"])
+@pytest.mark.parametrize(
+    "key",
+    # an empty header, and one over the credential limit, are still X-API-Key callers
+    ["admin-key-123", "plain-key-456", "unknown-key", "", "k" * 17_000],
+)
 def test_api_keys_on_workspace_are_always_403(keyed_client: TestClient, key: str) -> None:
     response = post(keyed_client, WS, "a" * 24, headers={"X-API-Key": key})
     assert response.status_code == 403

@@ -69,6 +69,42 @@ def test_workspace_oversized_access_token_is_refused(
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Authorization", "Bearer {mine}"), ("Authorization", "Bearer not-a-token")],
+        [("Authorization", "Bearer not-a-token"), ("Authorization", "Bearer {mine}")],
+        [("X-API-Key", "some-key"), ("X-API-Key", "other-key")],
+    ],
+)
+def test_a_credential_header_given_twice_is_refused(
+    client: TestClient, directory: Directory, issuer: DevIssuer, headers: list[tuple[str, str]]
+) -> None:
+    """Before, the first one won, whichever it was."""
+    user = directory.add_user()
+    mine = user_token(issuer, user.user_id)
+    sent = [(name, value.format(mine=mine)) for name, value in headers]
+    response = client.post(
+        f"/v1/users/{user.user_id}/change-password",
+        json={"oldPassword": user.password, "newPassword": NEW},
+        headers=sent,
+    )
+    assert_error(response, 401, 4001, "Unauthorized")
+    assert directory.can_bind(user.dn, user.password)
+
+
+def test_a_workspace_access_token_given_twice_is_refused(
+    client: TestClient, directory: Directory, issuer: DevIssuer
+) -> None:
+    user = directory.add_user()
+    mine = user_token(issuer, user.user_id)
+    body = {"CurrentPassword": user.password, "NewPassword": NEW}
+    response = client.post(f"{WORKSPACE}?access_token=x&access_token={mine}", json=body)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert directory.can_bind(user.dn, user.password)
+
+
 def test_credentials_at_the_limit_are_read(client: TestClient) -> None:
     value = "Q" * (MAX_CREDENTIAL_BYTES - len("Bearer "))
     response = change(

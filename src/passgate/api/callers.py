@@ -39,17 +39,24 @@ def _names_access_token(raw_name: bytes) -> bool:
 
 
 def refuse_oversized_credentials(scope: Scope) -> None:
-    """401 for a credential over MAX_CREDENTIAL_BYTES: the ``Authorization`` or
-    ``X-API-Key`` header, or an ``access_token`` query parameter.
+    """401 for a credential over MAX_CREDENTIAL_BYTES (the ``Authorization`` or
+    ``X-API-Key`` header, or an ``access_token`` query parameter), and for a
+    credential header given twice (neither is a list; the first is not more
+    right than the second).
 
     Reads the raw header list and query string only; nothing of the value is
     kept or logged.
     """
+    seen: list[bytes] = []
     for name, value in scope.get("headers", ()):
-        if len(value) > MAX_CREDENTIAL_BYTES and name in CREDENTIAL_HEADERS:
-            raise InvalidCredentials(
-                f"credentials over {MAX_CREDENTIAL_BYTES} bytes ({name.decode()} header)"
-            )
+        if name in CREDENTIAL_HEADERS:
+            if len(value) > MAX_CREDENTIAL_BYTES:
+                raise InvalidCredentials(
+                    f"credentials over {MAX_CREDENTIAL_BYTES} bytes ({name.decode()} header)"
+                )
+            if name in seen:
+                raise InvalidCredentials(f"the {name.decode()} header given more than once")
+            seen.append(name)
     query: bytes = scope.get("query_string", b"")
     if len(query) > MAX_CREDENTIAL_BYTES:
         for parameter in query.split(b"&"):
@@ -114,13 +121,22 @@ async def header_caller(request: Request) -> Caller:
     return caller
 
 
+def refuse_api_keys(request: Request) -> None:
+    """403 for any ``X-API-Key`` header on the workspace family, empty or oversized alike:
+    the contract puts that refusal before any reading of credentials."""
+    if "x-api-key" in request.headers:
+        raise Forbidden("API key on the workspace endpoint", public_detail=API_KEY_REFUSED)
+
+
 async def workspace_caller(request: Request) -> Caller:
     """A person's bearer token, from the header or the ``access_token`` query parameter."""
-    if request.headers.get("x-api-key"):
-        raise Forbidden("API key on the workspace endpoint", public_detail=API_KEY_REFUSED)
+    refuse_api_keys(request)
     credentials = credentials_from(request.headers.get("authorization"), None)
     if not credentials.bearer_token:
-        credentials = Credentials(bearer_token=request.query_params.get("access_token") or None)
+        tokens = request.query_params.getlist("access_token")
+        if len(tokens) > 1:
+            raise InvalidCredentials("the access_token parameter given more than once")
+        credentials = Credentials(bearer_token=(tokens[0] or None) if tokens else None)
     caller = await authenticate(parts_of(request), credentials)
     if caller.kind is not CallerKind.USER:
         raise Forbidden(

@@ -27,7 +27,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
-from passgate.api.callers import refuse_oversized_credentials
+from passgate.api.callers import refuse_api_keys, refuse_oversized_credentials
 from passgate.api.components import Components
 from passgate.api.deps import parts_of
 from passgate.api.observe import Attempt, log_refusal, observed
@@ -106,12 +106,16 @@ class PresentedRoute(APIRoute):
         """Whom the request names before anyone is authenticated (for the audit line)."""
         return None
 
+    @staticmethod
+    def screen(request: Request) -> None:
+        """What the family refuses before any credential is read (nothing, by default)."""
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         solved = self._solved_handler()
         handler = solved or super().get_route_handler()
         endpoint_name = self.name
         audit = bool(getattr(self.endpoint, _AUDITED, False))
-        present, target = self.present, self.target
+        present, target, screen = self.present, self.target, self.screen
 
         async def observed_and_presented(request: Request) -> Response:
             parts = parts_of(request)
@@ -120,6 +124,7 @@ class PresentedRoute(APIRoute):
                 async with observed(request, parts, endpoint_name, audit=audit) as attempt:
                     attempt.target = target(request)
                     request.state.attempt = attempt
+                    screen(request)
                     refuse_oversized_credentials(request.scope)  # before anything reads them
                     try:
                         response = await handler(request)
@@ -172,6 +177,10 @@ class WorkspaceRoute(PresentedRoute):
     @staticmethod
     def present(error: PassgateError, request: Request) -> Response:
         return workspace_error(error, request.url.path)
+
+    @staticmethod
+    def screen(request: Request) -> None:
+        refuse_api_keys(request)
 
 
 async def dispatch_directly(
