@@ -6,21 +6,28 @@ tested in ``tests/keycloak/test_portal_browser.py``.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 
 from passgate import errors as e
+from passgate.api.components import Components
+from passgate.api.passwords import password_field
 from passgate.app import create_app
 from passgate.config import PortalSettings, load_settings
 from passgate.errors import ConfigurationError
 from passgate.policy.model import DirectoryPolicy, EffectivePolicy, LocalPolicy
 from passgate.portal import views
+from passgate.portal.forms import normal_origin
 from passgate.portal.messages import CATALOGUES, Messages, catalogues, negotiate
-from passgate.portal.pages import Portal
+from passgate.portal.pages import Portal, read_passwords
 from passgate.portal.session import TokenBox, Tokens
 from tests.unit.test_settings import BASE
 
@@ -279,3 +286,117 @@ def test_an_unexpected_failure_is_the_pages_own_500_and_logs_no_message(
     assert "unexpected RuntimeError" in caplog.text
     assert secret not in caplog.text
     assert secret not in page.text
+
+
+def test_each_field_problem_has_its_own_words() -> None:
+    """Worded from what passwords.password_field records (kind and reason), as the form sees it."""
+    upload = UploadFile(io.BytesIO(b"N3w-Passw0rd!x"), filename="a.txt")
+    cases: list[tuple[object, str]] = [
+        (None, "Please fill in this field."),
+        ("", "Please fill in this field."),
+        (upload, "Please type this field in as text."),
+        ("\ud800-Passw0rd!x", "Please type this field in as text."),
+        ("N3w-Passw0rd!\nx", "Control characters, such as a line break, are not allowed."),
+        ("N3w-Passw0rd!\x00x", "Control characters, such as a line break, are not allowed."),
+        ("Sh0rt!", "The new password must be at least 10 characters."),
+    ]
+    for value, words in cases:
+        problems: list[e.FieldProblem] = []
+        assert password_field(value, "NewPassword", problems, min_length=10) is None
+        refusal = views.refusal(e.ValidationFailed(problems), POLICY, Messages("en"), "")
+        assert refusal.fields == {"new": words}, value
+    german = views.problem_message(
+        "new",
+        e.FieldProblem("NewPassword", "must be a string", e.ProblemKind.INVALID_TYPE),
+        POLICY,
+        Messages("de"),
+    )
+    assert german == "Bitte geben Sie dieses Feld als Text ein."
+
+
+def form_parts() -> Components:
+    """Just what read_passwords reads of the app's parts: the local policy's lengths."""
+    service = SimpleNamespace(local_policy=LocalPolicy())
+    return cast(Components, SimpleNamespace(service=service))
+
+
+@pytest.mark.parametrize(
+    ("confirm", "words"),
+    [
+        (None, "Please fill in this field."),
+        ("", "Please fill in this field."),
+        ("N3w-Passw0rd!y", "The two new passwords are not the same."),
+        (
+            UploadFile(io.BytesIO(b"N3w-Passw0rd!x"), filename="b.txt"),
+            "Please type this field in as text.",
+        ),
+    ],
+)
+def test_the_confirmation_is_refused_on_the_confirm_field(confirm: object, words: str) -> None:
+    fields: list[tuple[str, str | UploadFile]] = [
+        ("current", "Old-Passw0rd!"),
+        ("new", "N3w-Passw0rd!x"),
+    ]
+    if confirm is not None:
+        fields.append(("confirm", cast("str | UploadFile", confirm)))
+    with pytest.raises(e.ValidationFailed) as caught:
+        read_passwords(FormData(fields), form_parts())
+    assert "N3w-Passw0rd" not in str(caught.value) + repr(caught.value.problems)
+    refusal = views.refusal(caught.value, POLICY, Messages("en"), "")
+    assert refusal.fields == {"confirm": words}
+
+
+def test_the_same_passwords_twice_are_read() -> None:
+    form = FormData(
+        [("current", "Old-Passw0rd!"), ("new", "N3w-Passw0rd!x"), ("confirm", "N3w-Passw0rd!x")]
+    )
+    passwords = read_passwords(form, form_parts())
+    assert passwords.new.get_secret_value() == "N3w-Passw0rd!x"
+
+
+@pytest.mark.parametrize(
+    ("sent", "normal"),
+    [
+        ("https://pg.example.org", "https://pg.example.org"),
+        ("HTTPS://PG.Example.ORG", "https://pg.example.org"),
+        ("https://pg.example.org:443", "https://pg.example.org"),
+        ("http://127.0.0.1:80", "http://127.0.0.1"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("https://pg.example.org:80", "https://pg.example.org:80"),
+        ("http://[::1]:8080", "http://[::1]:8080"),
+        ("null", None),
+        ("", None),
+        ("ftp://pg.example.org", None),
+        ("https://pg.example.org:99999", None),
+        ("https://pg.example.org:x", None),
+    ],
+)
+def test_origins_are_compared_normalised(sent: str, normal: str | None) -> None:
+    assert normal_origin(sent) == normal
+
+
+def test_a_starlette_http_exception_keeps_its_status_as_the_pages_problem_page(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def refused(self: Portal, request: object) -> object:
+        raise HTTPException(400, detail="a library's detail")
+
+    monkeypatch.setattr(Portal, "done", refused)
+    caplog.set_level(logging.DEBUG)
+    client = app_with(**PORTAL)
+    page = client.get("/portal/done", headers={"Accept-Language": "de"})
+    assert page.status_code == 400
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Das Formular konnte nicht gelesen werden." in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "a library's detail" not in caplog.text + page.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("path", ["/portal/nope", "/portal/static/nope.js", "/portal/done/"])
+def test_no_such_page_is_the_pages_own_404(path: str) -> None:
+    page = app_with(**PORTAL).get(path, follow_redirects=False)
+    assert page.status_code == 404
+    assert "location" not in page.headers
+    assert "There is no such page here." in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]

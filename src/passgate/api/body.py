@@ -131,7 +131,7 @@ def _check_charset(params: dict[bytes, bytes]) -> None:
         raise _bad_body("unsupported charset (UTF-8 only)")
 
 
-def _urlencoded(raw: bytes) -> list[tuple[str, Any]]:
+def _urlencoded(raw: bytes, max_fields: int) -> list[tuple[str, str]]:
     """The WHATWG urlencoded parser's pairs: split at ``&``, ``+`` a space, escapes UTF-8."""
     try:
         return parse_qsl(
@@ -139,11 +139,11 @@ def _urlencoded(raw: bytes) -> list[tuple[str, Any]]:
             keep_blank_values=True,
             encoding="utf-8",
             errors="strict",
-            max_num_fields=MAX_FORM_FIELDS,
+            max_num_fields=max_fields,
         )
     except UnicodeDecodeError:  # a percent-escape that is not UTF-8
         raise _bad_body("not UTF-8") from None
-    except ValueError:  # more than MAX_FORM_FIELDS
+    except ValueError:  # more than max_fields
         raise _bad_body("malformed form data") from None
 
 
@@ -155,7 +155,7 @@ class _Part:
         self.data = bytearray()
 
 
-def _multipart(raw: bytes, params: dict[bytes, bytes]) -> list[tuple[str, Any]]:
+def _multipart(raw: bytes, params: dict[bytes, bytes], max_fields: int) -> list[tuple[str, str]]:
     """python-multipart's parser over the bounded bytes; named text parts only."""
     boundary = params.get(b"boundary")
     if not boundary:
@@ -182,7 +182,7 @@ def _multipart(raw: bytes, params: dict[bytes, bytes]) -> list[tuple[str, Any]]:
         _, options = parse_options_header(current.headers.get(b"content-disposition", b""))
         current.name = options.get(b"name")
         _, part_params = parse_options_header(current.headers.get(b"content-type", b""))
-        if current.name is None or b"filename" in options or len(parts) >= MAX_FORM_FIELDS:
+        if current.name is None or b"filename" in options or len(parts) >= max_fields:
             raise _bad_body("malformed form data")  # a file is no password
         _check_charset(part_params)
 
@@ -210,15 +210,22 @@ def _multipart(raw: bytes, params: dict[bytes, bytes]) -> list[tuple[str, Any]]:
     return [(_utf8(part.name or b""), _utf8(part.data)) for part in parts]
 
 
-def _form_fields(raw: bytes, content_type: str, names: Collection[str]) -> dict[str, Any]:
-    """A form's fields, its text UTF-8 only (no Latin-1 guess: the password is the one sent).
-
-    A field the endpoint reads (``names``, any case) may come once; others are ignored.
-    """
+def form_pairs(
+    raw: bytes, content_type: str, max_fields: int = MAX_FORM_FIELDS
+) -> list[tuple[str, str]]:
+    """A form's fields in order, its text UTF-8 only (no Latin-1 guess: the password is
+    the one sent); ``ValidationFailed`` naming the ``body`` otherwise. ``content_type``
+    is one of :data:`FORM_TYPES`, with its parameters."""
     media_type, params = parse_options_header(content_type)
     _check_charset(params)
-    multipart = media_type == b"multipart/form-data"
-    pairs = _multipart(raw, params) if multipart else _urlencoded(raw)
+    if media_type == b"multipart/form-data":
+        return _multipart(raw, params, max_fields)
+    return _urlencoded(raw, max_fields)
+
+
+def _form_fields(raw: bytes, content_type: str, names: Collection[str]) -> dict[str, Any]:
+    """A field the endpoint reads (``names``, any case) may come once; others are ignored."""
+    pairs = form_pairs(raw, content_type)
     wanted = {name.casefold() for name in names}
     fields: dict[str, Any] = {}
     seen: set[str] = set()

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -79,6 +80,35 @@ class SecurityHeaders:
 
 
 Page = Callable[[Request], Awaitable[Response]]
+# Starlette's own refusals (routing, form parsing) -> the catalogue's key.
+HTTP_MESSAGES = {
+    400: "error.form",
+    404: "error.no_page",
+    405: "error.no_page",
+    413: "error.too_large",
+}
+
+
+def http_problem(portal: Portal, request: Request, exc: HTTPException) -> Response:
+    """A Starlette HTTPException as the page's problem page, with its status and headers."""
+    fallback = "error.internal" if exc.status_code >= 500 else "error.form"
+    response = portal.problem(
+        request, exc.status_code, HTTP_MESSAGES.get(exc.status_code, fallback)
+    )
+    for name, value in (exc.headers or {}).items():  # 405's Allow
+        response.headers[name] = value
+    return response
+
+
+def not_routed(portal: Portal) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """No route (404), not its method (405): the page's problem page, not Starlette's text."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if not isinstance(exc, HTTPException):  # registered for HTTPException only
+            raise exc
+        return http_problem(portal, request, exc)
+
+    return handler
 
 
 def answered(portal: Portal, page: Page) -> Page:
@@ -87,12 +117,16 @@ def answered(portal: Portal, page: Page) -> Page:
     As :class:`passgate.app.ResponseGuard` does for the API: the traceback's
     frames are logged, not the exception's message (a library's message could
     quote input); the person gets a page in their language, with this page's
-    headers, instead of the API's JSON.
+    headers, instead of the API's JSON. A Starlette HTTPException keeps its
+    status (a form that does not parse is 400, not 500).
     """
 
     async def answer(request: Request) -> Response:
         try:
             return await page(request)
+        except HTTPException as exc:
+            log.warning("portal: %s %s -> %d", request.method, request.url.path, exc.status_code)
+            return http_problem(portal, request, exc)
         except Exception as exc:
             frames = "".join(traceback.format_tb(exc.__traceback__))
             log.error(
@@ -136,4 +170,10 @@ def portal_app(settings: PortalSettings, parts: Components) -> Starlette:
             https_only=settings.secure_cookie,
         ),
     ]
-    return Starlette(routes=routes, middleware=middleware)
+    app = Starlette(
+        routes=routes, middleware=middleware, exception_handlers={HTTPException: not_routed(portal)}
+    )
+    # No redirect from /login/ to /login: Starlette builds its Location from the Host
+    # header, which a client chooses. A path with a slash too many is simply not a page.
+    app.router.redirect_slashes = False
+    return app

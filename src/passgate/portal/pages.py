@@ -36,6 +36,7 @@ from passgate.errors import (
 )
 from passgate.policy.model import EffectivePolicy
 from passgate.portal import views
+from passgate.portal.forms import FormRefused, from_this_page, normal_origin, read_form
 from passgate.portal.messages import Messages, messages_for
 from passgate.portal.session import (
     CSRF,
@@ -46,7 +47,14 @@ from passgate.portal.session import (
     csrf_matches,
     csrf_token,
 )
-from passgate.portal.signin import OAuthError, oidc_client
+from passgate.portal.signin import (
+    ISSUER_TROUBLE,
+    REFUSED,
+    OAuthError,
+    failure_name,
+    oidc_client,
+    signed_in_tokens,
+)
 
 log = logging.getLogger("passgate.portal")
 ENDPOINT = "portal_change_password"  # the metric's and the audit line's endpoint label
@@ -73,8 +81,12 @@ def read_passwords(form: FormData, parts: Components) -> Passwords:
         min_length=local.min_length,
         max_length=local.max_length,
     )
-    confirm = form.get("confirm")
-    if new is not None and confirm != new.get_secret_value():
+    confirm, typed = form.get("confirm"), form.get("new")
+    if confirm is None or confirm == "":
+        problems.append(FieldProblem("confirm", "required", ProblemKind.REQUIRED))
+    elif not isinstance(confirm, str):
+        problems.append(FieldProblem("confirm", "must be a string", ProblemKind.INVALID_TYPE))
+    elif isinstance(typed, str) and confirm != typed:
         problems.append(FieldProblem("confirm", "differs", ProblemKind.INVALID_TYPE))
     if problems or old is None or new is None:
         raise ValidationFailed(problems)
@@ -93,6 +105,7 @@ class Portal:
         self.callback_url = str(settings.redirect_url)
         self.base_url = self.callback_url.removesuffix("/callback")
         self.base = urlsplit(self.base_url).path  # links in pages: the public path
+        self.origin = normal_origin(settings.public_origin)  # what the forms' Origin must be
         self.templates = Environment(
             loader=PackageLoader("passgate.portal", "templates"),
             autoescape=select_autoescape(default=True),
@@ -161,23 +174,28 @@ class Portal:
         return caller
 
     def same_origin(self, request: Request) -> bool:
-        """A form post from this page: Fetch metadata and Origin, where the browser sends them."""
-        site = request.headers.get("sec-fetch-site")
-        if site is not None and site != "same-origin":
-            return False
-        origin = request.headers.get("origin")
-        return origin is None or origin == self.settings.public_origin
+        return from_this_page(request, self.origin)
 
-    async def checked_form(self, request: Request) -> FormData | None:
-        form = await request.form()
+    async def checked_form(self, request: Request) -> FormData | Response:
+        """The post's form, or the problem page that refuses it.
+
+        The origin first, before the body is read; then the body, capped and parsed
+        (413, 400); then the anti-forgery token (403).
+        """
+        status, key = 403, "error.csrf"
         if not self.same_origin(request):
             why = "sent from another origin"
-        elif not csrf_matches(request.session, form.get("csrf")):
-            why = "without this session's anti-forgery token"
         else:
-            return form
+            try:
+                form = await read_form(request)
+            except FormRefused as refused:
+                status, key, why = refused.status, refused.key, refused.why
+            else:
+                if csrf_matches(request.session, form.get("csrf")):
+                    return form
+                why = "without this session's anti-forgery token"
         log.warning("portal: %s %s refused: %s", request.method, request.url.path, why)
-        return None
+        return self.problem(request, status, key)
 
     # -- routes ---------------------------------------------------------------
 
@@ -200,19 +218,29 @@ class Portal:
     def helpdesk(self) -> str:
         return self.settings.helpdesk
 
+    def sign_in_failed(self, request: Request, exc: Exception) -> Response:
+        """Refused (400: try again) or unavailable (503: later), as :mod:`.signin` sorts them."""
+        if isinstance(exc, REFUSED):
+            log.warning("portal: sign-in refused: %s", failure_name(exc))
+            return self.problem(request, 400, "error.sign_in_failed")
+        log.warning("portal: sign-in unavailable: %s", failure_name(exc))
+        return self.problem(request, 503, "error.sign_in_unavailable")
+
     async def login(self, request: Request) -> Response:
         t = messages_for(request.headers.get("accept-language"))
-        response: Response = await self.oidc.authorize_redirect(
-            request, self.callback_url, ui_locales=t.language
-        )
+        try:
+            response: Response = await self.oidc.authorize_redirect(
+                request, self.callback_url, ui_locales=t.language
+            )
+        except ISSUER_TROUBLE as exc:
+            return self.sign_in_failed(request, exc)
         return response
 
     async def callback(self, request: Request) -> Response:
         try:
-            token: dict[str, Any] = await self.oidc.authorize_access_token(request)
-        except OAuthError as exc:
-            log.warning("portal: sign-in failed: %s", exc.error)
-            return self.problem(request, 400, "error.sign_in_failed")
+            token = await signed_in_tokens(self.oidc, request, str(self.settings.client_id))
+        except ISSUER_TROUBLE as exc:
+            return self.sign_in_failed(request, exc)
         request.session.pop(CSRF, None)  # a new sign-in, a new anti-forgery token
         tokens = Tokens(str(token["access_token"]), token.get("id_token"))
         caller = await self.caller_of(tokens)
@@ -244,8 +272,8 @@ class Portal:
     async def change(self, request: Request) -> Response:
         t = messages_for(request.headers.get("accept-language"))
         form = await self.checked_form(request)
-        if form is None:
-            return self.problem(request, 403, "error.csrf")
+        if isinstance(form, Response):
+            return form
         caller = await self.caller(request)
         if caller is None:
             # The access token expired while the person typed (Keycloak's last 5 minutes by
@@ -282,28 +310,47 @@ class Portal:
 
     async def logout(self, request: Request) -> Response:
         form = await self.checked_form(request)
-        if form is None:
-            return self.problem(request, 403, "error.csrf")
+        if isinstance(form, Response):
+            return form
         tokens = self.box.open(request.cookies.get(TOKEN_COOKIE))
         request.session.clear()
         if tokens is None:
             return self.forget_tokens(self.redirect("/signed-out"))
         # RP-initiated logout by client_id, not id_token_hint: no token ever goes into a
         # URL (contract section 8). The issuer then asks the person to confirm.
-        response: Response = await self.oidc.logout_redirect(
-            request,
-            post_logout_redirect_uri=self.base_url + "/signed-out",
-            client_id=self.settings.client_id,
-        )
+        try:
+            response: Response = await self.oidc.logout_redirect(
+                request,
+                post_logout_redirect_uri=self.base_url + "/signed-out",
+                client_id=self.settings.client_id,
+            )
+        except ISSUER_TROUBLE as exc:
+            # Signed out here all the same; the page says the issuer's session may remain.
+            log.warning("portal: sign-out at the issuer not reached: %s", failure_name(exc))
+            page = self.render(request, "signed_out.html", text="signed_out.here_only")
+            return self.forget_tokens(page)
         response.status_code = 303
         return self.forget_tokens(response)
 
     async def signed_out(self, request: Request) -> Response:
+        """Where the issuer sends the person back; it signs nobody out by itself.
+
+        A GET any site can cause: a person still signed in here goes to the form
+        (only the POST of sign-out ends a session).
+        """
+        try:
+            signed_in = await self.caller(request) is not None
+        except PassgateError as error:  # the token cannot be checked now: leave it be
+            log_refusal(request, error)
+            signed_in = True
+        if signed_in:
+            return self.redirect("/")
         if request.query_params.get("state"):
             with contextlib.suppress(OAuthError):  # stale or foreign: the page says the same
                 await self.oidc.validate_logout_response(request)
         request.session.clear()
-        return self.forget_tokens(self.render(request, "signed_out.html"))
+        page = self.render(request, "signed_out.html", text="signed_out.text")
+        return self.forget_tokens(page)
 
     async def theme(self, request: Request) -> Response:
         s = self.settings

@@ -17,7 +17,15 @@ from passgate.portal.messages import Messages
 
 CURRENT, NEW, CONFIRM = "current", "new", "confirm"
 # The workspace endpoint's field names (FieldProblem.field) -> the form's.
-FORM_FIELD = {"CurrentPassword": CURRENT, "NewPassword": NEW}
+FORM_FIELD = {"CurrentPassword": CURRENT, "NewPassword": NEW, "confirm": CONFIRM}
+# What is wrong with a field's type (FieldProblem.reason, as passwords.password_field and
+# pages.read_passwords word it) -> the catalogue's key; any other: it was not typed text.
+TYPE_MESSAGES = {
+    "must not contain control characters": "error.control",
+    "must be a string": "error.not_text",  # a file, not a typed value
+    "must be valid Unicode text": "error.not_text",
+    "differs": "error.confirm",  # the confirmation is not the new password
+}
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,8 @@ def refused_message(error: e.PasswordPolicyRejected, policy: EffectivePolicy, t:
 def problem_message(
     name: str, problem: e.FieldProblem, policy: EffectivePolicy | None, t: Messages
 ) -> str:
+    if problem.kind is e.ProblemKind.INVALID_TYPE:
+        return t(TYPE_MESSAGES.get(problem.reason, "error.not_text"))
     if problem.kind is not e.ProblemKind.INVALID_LENGTH:
         return t("error.required")
     too_short = "least" in problem.reason  # passwords.password_field's wording
