@@ -135,10 +135,14 @@ def test_wrong_types(client: TestClient, issuer: DevIssuer) -> None:
         ("{not json", "application/json", "malformed JSON"),
         ("[1, 2]", "application/json", "must be a JSON object"),
         ("<x/>", "application/xml", "unsupported media type application/xml"),
+        # a client's header is quoted only when it is a short media type, as written
+        ("<x/>", "text/" + "x" * 20_000, "unsupported media type (not a media type)"),
+        ("<x/>", b"text/x\xe9\x1b[2J", "unsupported media type (not a media type)"),
+        ("<x/>", "no-slash-here", "unsupported media type (not a media type)"),
     ],
 )
 def test_malformed_body(
-    client: TestClient, issuer: DevIssuer, content: str, content_type: str, reason: str
+    client: TestClient, issuer: DevIssuer, content: str, content_type: str | bytes, reason: str
 ) -> None:
     response = change(
         client,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import json
 import logging
+import re
 from collections.abc import Collection
 from typing import Any
 from urllib.parse import parse_qsl
@@ -112,6 +113,8 @@ def parse_json(raw: bytes) -> Any:
 
 
 MAX_FORM_FIELDS = 32
+# type/subtype as RFC 9110 spells them, short: what a refusal may quote of a client's header.
+MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]{1,64}/[a-z0-9!#$&^_.+-]{1,64}")
 # python-multipart's warnings quote bytes of the body it could not parse (a password's,
 # perhaps), and any client can cause them: its refusals are said by the 400 instead.
 logging.getLogger("python_multipart").setLevel(logging.ERROR)
@@ -248,7 +251,8 @@ async def read_fields(request: Request, names: Collection[str]) -> dict[str, Any
     if not raw.strip():
         return {}
     if media_type and media_type != "application/json" and not media_type.endswith("+json"):
-        raise _bad_body(f"unsupported media type {media_type}")
+        shown = media_type if MEDIA_TYPE.fullmatch(media_type) else "(not a media type)"
+        raise _bad_body(f"unsupported media type {shown}")
     data = parse_json(raw)
     if not isinstance(data, dict):
         raise _bad_body("must be a JSON object")
