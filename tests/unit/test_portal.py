@@ -9,9 +9,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from types import SimpleNamespace
 from typing import Any, cast
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from starlette.datastructures import FormData, UploadFile
@@ -400,3 +402,16 @@ def test_no_such_page_is_the_pages_own_404(path: str) -> None:
     assert "location" not in page.headers
     assert "There is no such page here." in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_httpx2_errors_count_as_the_issuer_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Authlib prefers httpx2 when it is installed: its errors must not become 500s."""
+    from passgate.portal import signin
+
+    class Httpx2Error(Exception):
+        pass
+
+    monkeypatch.setitem(sys.modules, "httpx2", SimpleNamespace(HTTPError=Httpx2Error))
+    assert Httpx2Error in signin._transport_errors()
+    monkeypatch.setitem(sys.modules, "httpx2", None)  # not installed: import fails
+    assert signin._transport_errors() == (httpx.HTTPError,)

@@ -15,6 +15,8 @@ that is no JSON, metadata without an endpoint), so later.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import re
 from typing import Any, cast
@@ -52,7 +54,17 @@ class SignInRefused(Exception):
 
 
 REFUSED: tuple[type[Exception], ...] = (SignInRefused, AuthlibBaseError, JoseError)
-UNAVAILABLE: tuple[type[Exception], ...] = (httpx.HTTPError, ValueError, RuntimeError)
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """The HTTP client's errors: httpx's, and httpx2's, which Authlib prefers when installed."""
+    errors: list[type[Exception]] = [httpx.HTTPError]
+    with contextlib.suppress(ImportError, AttributeError):  # not installed
+        errors.append(importlib.import_module("httpx2").HTTPError)
+    return tuple(errors)
+
+
+UNAVAILABLE: tuple[type[Exception], ...] = (*_transport_errors(), ValueError, RuntimeError)
 ISSUER_TROUBLE = REFUSED + UNAVAILABLE
 
 
