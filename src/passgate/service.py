@@ -165,7 +165,11 @@ class PasswordService:
                 raise
             # Say which rule, with its limit, from the policy that applies to this entry.
             policy = self._policy(dn)
-            message = policy.message(refusal.reason, by_passgate=refusal.by_passgate)
+            message = policy.message(
+                refusal.reason,
+                by_passgate=refusal.by_passgate,
+                ascii_only=new.get_secret_value().isascii(),
+            )
             raise refusal.explained(message) from None
         # DEBUG: the audit line records every change (and the request id) at no extra cost.
         log.debug("password changed for %s", dn)

@@ -137,10 +137,14 @@ def test_openldap_policy_from_subentry_or_default() -> None:
         }
     )
     strict = OpenLdapDialect().read_policy(entries, "uid=a", "cn=default")
-    assert strict == DirectoryPolicy("cn=strict", min_length=14, history=7, quality_check=True)
+    assert strict == DirectoryPolicy(
+        "cn=strict", min_length=14, history=7, quality_check=True, lengths_in_bytes=True
+    )
     default = OpenLdapDialect().read_policy(entries, "uid=b", "cn=default")
     # pwdCheckQuality 0: slapd ignores pwdMinLength, so it is not reported.
-    assert default == DirectoryPolicy("cn=default", max_age_seconds=86400, quality_check=False)
+    assert default == DirectoryPolicy(
+        "cn=default", max_age_seconds=86400, quality_check=False, lengths_in_bytes=True
+    )
     assert OpenLdapDialect().read_policy(entries, "uid=b", None) is None
 
 

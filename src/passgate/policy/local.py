@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
+import unicodedata
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
@@ -15,13 +15,13 @@ from pathlib import Path
 
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
-from passgate.config import PolicySettings
-from passgate.errors import PasswordPolicyRejected, PolicyReason
+from passgate.config import PolicySettings, env_name
+from passgate.errors import ConfigurationError, PasswordPolicyRejected, PolicyReason
 from passgate.policy.model import LocalPolicy
 
 log = logging.getLogger(__name__)
 
-TOKEN_SPLIT = re.compile(r"[\W_]+")
+FORBIDDEN_FILE = env_name("policy_forbidden_file")
 
 
 class ForbiddenPasswords:
@@ -37,7 +37,8 @@ class ForbiddenPasswords:
 
     @staticmethod
     def digest(password: str) -> int:
-        raw = hashlib.blake2b(password.strip().casefold().encode("utf-8"), digest_size=8)
+        folded = unicodedata.normalize("NFC", password.strip()).casefold()
+        raw = hashlib.blake2b(folded.encode("utf-8"), digest_size=8)
         return int.from_bytes(raw.digest(), "big")
 
     @classmethod
@@ -47,9 +48,48 @@ class ForbiddenPasswords:
 
     @classmethod
     def load(cls, path: Path) -> ForbiddenPasswords:
+        """Read the list: UTF-8 (a byte-order mark is fine), one password a line.
+
+        A file that cannot be read, is not UTF-8 (UTF-16, Latin-1 ...) or holds
+        no password is a ConfigurationError: a list that silently refuses less
+        than it says is worse than none. Lines with control characters (a NUL,
+        as UTF-16 read as UTF-8 gives) are skipped with a warning. No message
+        quotes a line: the file is full of passwords.
+        """
         started = time.monotonic()
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            made = cls.from_lines(lines)
+        skipped, first_skipped = 0, 0
+
+        def usable(lines: Iterable[str]) -> Iterable[str]:
+            nonlocal skipped, first_skipped
+            for number, line in enumerate(lines, 1):
+                line = line.strip()
+                if line and not line.isprintable() and _has_control(line):
+                    skipped += 1
+                    first_skipped = first_skipped or number
+                    continue
+                yield line
+
+        try:
+            with path.open(encoding="utf-8-sig", errors="strict", newline=None) as lines:
+                made = cls.from_lines(usable(lines))
+        except UnicodeDecodeError:
+            raise ConfigurationError(
+                f"{FORBIDDEN_FILE}: {path} is not UTF-8 text; save it as UTF-8"
+            ) from None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ConfigurationError(f"{FORBIDDEN_FILE}: cannot read {path}: {reason}") from None
+        if skipped:
+            log.warning(
+                "forbidden passwords: skipped %d line(s) of %s with control characters "
+                "(first: line %d)",
+                skipped,
+                path,
+                first_skipped,
+            )
+        if not len(made):
+            why = f" ({skipped} line(s) with control characters skipped)" if skipped else ""
+            raise ConfigurationError(f"{FORBIDDEN_FILE}: {path} holds no password{why}")
         log.info(
             "forbidden passwords: %d from %s in %.1f s", len(made), path, time.monotonic() - started
         )
@@ -66,16 +106,71 @@ class ForbiddenPasswords:
         return len(self._digests)
 
 
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" for c in text)
+
+
+def fold(text: str) -> str:
+    """Text as the name rule compares it: NFKC (a fullwidth letter is the plain one),
+    without format characters (a zero-width joiner, a direction mark), case-folded."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return unicodedata.normalize("NFKC", text.casefold())
+
+
+def bare(folded: str) -> str:
+    """A folded text without its combining marks: "müller" -> "muller", "i̇rem" -> "irem"."""
+    decomposed = unicodedata.normalize("NFD", folded)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not _is_mark(c)))
+
+
+def _is_mark(c: str) -> bool:
+    return unicodedata.category(c).startswith("M")
+
+
+def _split(text: str) -> list[str]:
+    """Parts between anything that is no letter, digit or mark (punctuation, spaces, "_")."""
+    parts, current = [], []
+    for c in text:
+        if unicodedata.category(c)[0] in "LNM":
+            current.append(c)
+        elif current:
+            parts.append("".join(current))
+            current = []
+    if current:
+        parts.append("".join(current))
+    return parts
+
+
 def name_tokens(values: Iterable[str], min_length: int) -> set[str]:
-    """Each value whole and split at punctuation; a mail address by its local part."""
+    """Each value whole and split at punctuation, folded; a mail address by its local part."""
     tokens: set[str] = set()
     for value in values:
         value = value.split("@", 1)[0] if "@" in value else value
-        for token in [value, *TOKEN_SPLIT.split(value)]:
-            token = token.casefold()
+        value = fold(value)
+        for token in [value, *_split(value)]:
             if len(token) >= min_length:
                 tokens.add(token)
     return tokens
+
+
+def contains_a_name(password: str, tokens: Iterable[str], min_length: int) -> bool:
+    """Whether a name token is in the password, compared folded and again without marks."""
+    folded = fold(password)
+    plain = bare(folded)
+    for token in tokens:
+        if token in folded:
+            return True
+        stripped = bare(token)
+        if len(stripped) >= min_length and stripped in plain:
+            return True
+    return False
+
+
+def is_symbol(c: str) -> bool:
+    """Not a letter, digit, mark (a combining accent), control or format character."""
+    category = unicodedata.category(c)
+    return category[0] not in "LNM" and category not in ("Cc", "Cf")
 
 
 # zxcvbn 4.5 raises ValueError past 72 characters (its matching grows with the square of
@@ -129,14 +224,14 @@ class LocalRules:
             raise _refusal(PolicyReason.SAME_AS_OLD, "same as old")
         name_list = [n for n in names if n]
         if p.contains_username:
-            folded = new.casefold()
-            if any(t in folded for t in name_tokens(name_list, p.min_token_length)):
+            tokens = name_tokens(name_list, p.min_token_length)
+            if contains_a_name(new, tokens, p.min_token_length):
                 raise _refusal(PolicyReason.CONTAINS_USERNAME, "contains the user's name")
         counts = {
             "min_lowercase": sum(c.islower() for c in new),
             "min_uppercase": sum(c.isupper() for c in new),
             "min_digits": sum(c.isdigit() for c in new),
-            "min_symbols": sum(not c.isalnum() for c in new),
+            "min_symbols": sum(is_symbol(c) for c in new),
         }
         if any(counts[name] < getattr(p, name) for name in counts):
             raise _refusal(PolicyReason.QUALITY, "character classes")

@@ -29,6 +29,9 @@ class DirectoryPolicy:
     # passwordResetFailureCount; AD the lockout observation window).
     failure_window_seconds: int | None = None
     grace_logins: int | None = None  # binds allowed with an expired password (ppolicy grace)
+    # The directory counts min_length/max_length in UTF-8 bytes, not characters
+    # (OpenLDAP's ppolicy compares the value's length, bv_len: "é" counts 2).
+    lengths_in_bytes: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,40 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+DURATION_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
 def _duration(seconds: int) -> str:
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            return _plural(seconds // size, unit)
-    return _plural(seconds, "second")
+    """``90061`` -> "1 day, 1 hour, 1 minute and 1 second": exact, in whole units."""
+    parts: list[str] = []
+    for unit, size in DURATION_UNITS:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(_plural(count, unit))
+    if len(parts) < 2:
+        return parts[0] if parts else _plural(0, "second")
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _positive(value: int | None) -> int | None:
+    """A directory limit that binds: a length, count or age of 0 or less is none (or unknown)."""
+    return value if value is not None and value > 0 else None
+
+
+# The same sentence for either unit; a byte limit says why "é" counts more than "e".
+BYTES_NOTE = " (a letter such as é or Ж counts as 2, some characters as 3 or 4)"
+
+
+def _at_least(n: int, in_bytes: bool = False) -> str:
+    if in_bytes:
+        return f"The new password must be at least {_plural(n, 'byte')} long{BYTES_NOTE}."
+    return f"The new password must be at least {_plural(n, 'character')}."
+
+
+def _at_most(n: int, in_bytes: bool = False) -> str:
+    if in_bytes:
+        return f"The new password must be at most {_plural(n, 'byte')} long{BYTES_NOTE}."
+    return f"The new password must be at most {_plural(n, 'character')}."
 
 
 @dataclass(frozen=True)
@@ -91,37 +123,64 @@ class EffectivePolicy:
         return made
 
     @property
+    def _directory_min(self) -> int | None:
+        return _positive(self.directory.min_length) if self.directory else None
+
+    @property
+    def _directory_max(self) -> int | None:
+        return _positive(self.directory.max_length) if self.directory else None
+
+    @property
+    def _in_bytes(self) -> bool:
+        return bool(self.directory and self.directory.lengths_in_bytes)
+
+    @property
     def min_length(self) -> int:
-        found = self.directory.min_length if self.directory else None
-        return max(self.local.min_length, found or 0)
+        """The larger number; a directory's may count bytes (see ``lengths_in_bytes``)."""
+        return max(self.local.min_length, self._directory_min or 0)
 
     @property
     def max_length(self) -> int:
-        found = self.directory.max_length if self.directory else None
+        """The smaller number; a directory's may count bytes (see ``lengths_in_bytes``)."""
+        found = self._directory_max
         return min(self.local.max_length, found) if found else self.local.max_length
+
+    def _length_rules(self) -> list[Rule]:
+        """The stricter of passgate's and the directory's limits, each way.
+
+        Worded in characters, as people count: exact for ASCII. A directory
+        that counts bytes (``lengths_in_bytes``) says so in the refusal of a
+        password that is not ASCII, where the two differ (:meth:`message`).
+        """
+        local = self.local
+        d_min, d_max = self._directory_min, self._directory_max
+        short = "directory" if d_min is not None and d_min > local.min_length else "local"
+        long = "directory" if d_max is not None and d_max < local.max_length else "local"
+        return [
+            Rule(TOO_SHORT, short, self.min_length, _at_least(self.min_length)),
+            Rule(TOO_LONG, long, self.max_length, _at_most(self.max_length)),
+        ]
 
     def _rules(self) -> list[Rule]:
         local, d = self.local, self.directory
         d = d or DirectoryPolicy(source="")
-        stricter_min = bool(d.min_length and d.min_length > local.min_length)
-        stricter_max = bool(d.max_length and d.max_length < local.max_length)
+        history, min_age = _positive(d.history), _positive(d.min_age_seconds)
         found: list[tuple[PolicyReason, str, int | None, bool]] = [
             # (reason, source, value, applies)
-            (TOO_SHORT, "directory" if stricter_min else "local", self.min_length, True),
-            (TOO_LONG, "directory" if stricter_max else "local", self.max_length, True),
-            (IN_HISTORY, "directory", d.history, bool(d.history)),
-            (TOO_YOUNG, "directory", d.min_age_seconds, bool(d.min_age_seconds)),
+            (IN_HISTORY, "directory", history, history is not None),
+            (TOO_YOUNG, "directory", min_age, min_age is not None),
             (QUALITY, "directory", None, bool(d.quality_check)),
             (SAME_AS_OLD, "local", None, local.same_as_old),
             (CONTAINS_USERNAME, "local", local.min_token_length, local.contains_username),
             (TOO_WEAK, "local", local.min_strength, bool(local.min_strength)),
         ]
         directory_quality = "The directory checks the password's quality."
-        rules = [
+        rules = self._length_rules()
+        rules.extend(
             Rule(r, src, v, directory_quality if r is QUALITY else self.message(r))
             for r, src, v, on in found
             if on
-        ]
+        )
         for name, label in CLASS_NAMES.items():
             count = getattr(local, name)
             if count:
@@ -132,31 +191,42 @@ class EffectivePolicy:
             rules.append(Rule(TOO_WEAK, "local", None, message))
         return rules
 
-    def message(self, reason: PolicyReason, *, by_passgate: bool = True) -> str:
+    def message(
+        self, reason: PolicyReason, *, by_passgate: bool = True, ascii_only: bool = True
+    ) -> str:
         """A sentence that names the rule and, where known, its limit.
 
         ``by_passgate``: a local rule refused; else the directory did, and a limit
-        passgate could not read is not guessed from its own.
+        passgate could not read is not guessed from its own. ``ascii_only``: the
+        refused password was ASCII, so characters and bytes are the same count;
+        else a directory that counts bytes has its limit said in bytes.
         """
         d = self.directory
+        in_bytes = self._in_bytes and not ascii_only and not by_passgate
         if reason is PolicyReason.TOO_SHORT:
-            if not by_passgate and (d is None or d.min_length is None):
+            if not by_passgate and self._directory_min is None:
                 return "The new password is shorter than the directory allows."
-            return f"The new password must be at least {_plural(self.min_length, 'character')}."
+            if in_bytes and self._directory_min is not None:
+                return _at_least(self._directory_min, in_bytes=True)
+            return _at_least(self.min_length)
         if reason is PolicyReason.TOO_LONG:
-            if not by_passgate and (d is None or d.max_length is None):
+            if not by_passgate and self._directory_max is None:
                 return "The new password is longer than the directory allows."
-            return f"The new password must be at most {_plural(self.max_length, 'character')}."
+            if in_bytes and self._directory_max is not None:
+                return _at_most(self._directory_max, in_bytes=True)
+            return _at_most(self.max_length)
+        history = _positive(d.history) if d else None
+        min_age = _positive(d.min_age_seconds) if d else None
         if reason is PolicyReason.IN_HISTORY:
-            if d is not None and d.history:
-                last = _plural(d.history, "password")
+            if history is not None:
+                last = _plural(history, "password")
                 return f"The new password must not be one of your last {last}."
             return "The new password must not be one you used before."
         if reason is PolicyReason.TOO_YOUNG:
-            if d is not None and d.min_age_seconds:
+            if min_age is not None:
                 return (
                     "Your password was changed too recently: it can be changed again "
-                    f"{_duration(d.min_age_seconds)} after the last change."
+                    f"{_duration(min_age)} after the last change."
                 )
             return "Your password was changed too recently to be changed again yet."
         if reason is PolicyReason.QUALITY:

@@ -21,6 +21,24 @@ def _int(value: str) -> int | None:
         return None
 
 
+# slapd reads a policy number with lutil_atoi(): a C int. A value outside it
+# fails, and slapd then applies no policy from that entry at all
+# (slapo-ppolicy, ppolicy_get: "goto defaultpol").
+C_INT_MIN, C_INT_MAX = -(2**31), 2**31 - 1
+
+
+def _c_int(value: str) -> int | None:
+    """A number the way the servers hold it (a 32-bit int); None: one they cannot read."""
+    number = _int(value)
+    return number if number is not None and C_INT_MIN <= number <= C_INT_MAX else None
+
+
+def _positive_switch(value: str) -> bool | None:
+    """``pwdCheckQuality``: only 1 and 2 check (slapd tests ``> 0``); -1 and 0 do not."""
+    number = _c_int(value)
+    return None if number is None else number > 0
+
+
 def _on(value: str) -> bool:
     return value.strip().lower() in ("on", "true", "1", "2")
 
@@ -65,7 +83,7 @@ def ad_interval(value: str | None) -> int | None:
 class Field:
     name: str  # DirectoryPolicy field
     attribute: str
-    parse: Callable[[str], object] = _int
+    parse: Callable[[str], object] = _c_int
 
 
 OPENLDAP_FIELDS = (
@@ -74,7 +92,7 @@ OPENLDAP_FIELDS = (
     Field("history", "pwdInHistory"),
     Field("min_age_seconds", "pwdMinAge"),
     Field("max_age_seconds", "pwdMaxAge"),
-    Field("quality_check", "pwdCheckQuality", lambda v: _int(v) not in (None, 0)),
+    Field("quality_check", "pwdCheckQuality", _positive_switch),
     Field("max_failures", "pwdMaxFailure"),
     Field("failure_window_seconds", "pwdFailureCountInterval"),
     Field("grace_logins", "pwdGraceAuthNLimit"),
@@ -100,7 +118,7 @@ AD_FIELDS = (
     Field("history", "pwdHistoryLength"),
     Field("min_age_seconds", "minPwdAge", _ad_interval),
     Field("max_age_seconds", "maxPwdAge", _ad_interval),
-    Field("quality_check", "pwdProperties", lambda v: bool((_int(v) or 0) & 1)),
+    Field("quality_check", "pwdProperties", lambda v: bool((_c_int(v) or 0) & 1)),
     Field("max_failures", "lockoutThreshold"),
     Field("failure_window_seconds", "lockOutObservationWindow", _ad_interval),
 )
@@ -114,6 +132,11 @@ AD_PSO_FIELDS = (
     Field("max_failures", "msDS-LockoutThreshold"),
     Field("failure_window_seconds", "msDS-LockoutObservationWindow", _ad_interval),
 )
+
+
+# A limit below 0 is none the server applies (slapd: a negative pwdMaxLength, history
+# or age never binds; a negative pwdMinLength refuses every password): unknown, not shown.
+LIMITS = frozenset({"min_length", "max_length", "history", "min_age_seconds", "max_age_seconds"})
 
 
 def attributes_of(fields: tuple[Field, ...], extra: tuple[str, ...] = ()) -> list[str]:
@@ -142,5 +165,20 @@ def policy_from(
         if switch and f.name != "quality_check" and not _on(values.get(switch, "on")):
             found[f.name] = 0 if f.name != "min_length" else None
             continue
-        found[f.name] = f.parse(raw)
+        value = f.parse(raw)
+        if f.name in LIMITS and isinstance(value, int) and value < 0:
+            value = None
+        found[f.name] = value
     return DirectoryPolicy(source=source, **found)  # type: ignore[arg-type]
+
+
+def unreadable(entry: dict[str, list[str]], fields: tuple[Field, ...]) -> list[str]:
+    """The attributes among ``fields`` whose first value is no number a server can hold."""
+    values = first_values(entry)
+    return [
+        f.attribute
+        for f in fields
+        if f.parse in (_c_int, _positive_switch)
+        and f.attribute.lower() in values
+        and _c_int(values[f.attribute.lower()]) is None
+    ]

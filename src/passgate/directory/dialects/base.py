@@ -27,7 +27,13 @@ from passgate.policy.lockout import (
     ppolicy_failure_state,
 )
 from passgate.policy.model import DirectoryPolicy
-from passgate.policy.read import OPENLDAP_FIELDS, attributes_of, first_values, policy_from
+from passgate.policy.read import (
+    OPENLDAP_FIELDS,
+    attributes_of,
+    first_values,
+    policy_from,
+    unreadable,
+)
 from passgate.vendors import VendorFacts
 
 log = logging.getLogger(__name__)
@@ -115,8 +121,11 @@ class Dialect:
     ) -> DirectoryPolicy | None:
         """The ppolicy entry that applies: the entry's ``pwdPolicySubentry``, else the default.
 
-        OpenLDAP ignores ``pwdMinLength``/``pwdMaxLength`` when ``pwdCheckQuality``
-        is 0, so they are reported only when it is not.
+        OpenLDAP ignores ``pwdMinLength``/``pwdMaxLength`` unless ``pwdCheckQuality``
+        is above 0, so they are reported only then, and counts them in bytes
+        of the UTF-8 value (``bv_len``), not in characters. A number slapd
+        cannot read (beyond a C int) makes it apply none of the entry: then
+        nothing of it is known.
         """
         policy_dn = default_policy_dn
         if dn:
@@ -128,10 +137,19 @@ class Dialect:
         if not entry_values:
             log.info("password policy %s could not be read by the service account", policy_dn)
             return None
+        broken = unreadable(entry_values, OPENLDAP_FIELDS)
+        if broken:
+            log.warning(
+                "password policy %s: slapd cannot read %s as a number and applies none of "
+                "this policy; passgate reports its rules as unknown",
+                policy_dn,
+                ", ".join(broken),
+            )
+            return DirectoryPolicy(source=policy_dn)
         policy = policy_from(policy_dn, entry_values, OPENLDAP_FIELDS)
         if not policy.quality_check:
             policy = dataclasses.replace(policy, min_length=None, max_length=None)
-        return policy
+        return dataclasses.replace(policy, lengths_in_bytes=True)
 
     def read_failure_state(
         self, reader: EntryReader, dn: str, default_policy_dn: str | None, now: float
