@@ -79,6 +79,28 @@ def test_four_of_five_is_the_last_straw() -> None:
     assert result.retry_after(900) == 900 - 60 + 0  # the oldest (00:29:00) leaves at 00:44:00
 
 
+def test_at_or_past_the_threshold_the_wait_is_until_enough_failures_leave() -> None:
+    """After a lock expired, failures may still count: the oldest leaving is not enough.
+
+    Before, Retry-After said when the oldest left; a client that waited that long
+    was refused again.
+    """
+    times = ["20261201002000Z", "20261201002300Z", "20261201002600Z"]  # 10, 7, 4 min ago
+    result = state({"pwdFailureTime": times}, policy={**POLICY, "pwdMaxFailure": ["3"]})
+    assert result.failures == 3
+    assert result.one_more_locks
+    # Down to 1 (one more makes 2 < 3): two must leave; the second leaves at 00:38:00.
+    assert result.resets_in == pytest.approx(8 * 60)
+    five = state({"pwdFailureTime": [*times, "20261201002900Z"]})  # 4 of 5
+    assert five.resets_in == pytest.approx(5 * 60)  # the oldest alone
+
+
+def test_a_threshold_of_one_never_lets_a_bind_through_by_waiting() -> None:
+    result = state({"pwdFailureTime": []}, policy={**POLICY, "pwdMaxFailure": ["1"]})
+    assert result.one_more_locks
+    assert result.resets_in is None  # no failure to wait for: the limiter's window says
+
+
 def test_interval_zero_counts_every_failure_until_a_good_bind() -> None:
     result = state(
         {"pwdFailureTime": ["20200101000000Z", "20261201002900Z"]},

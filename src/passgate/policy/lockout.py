@@ -25,8 +25,9 @@ class FailureState:
 
     failures: int  # failed binds the directory counts towards the lockout now
     max_failures: int  # the lockout threshold that applies (0: the directory never locks)
-    # Seconds until the count falls by one (the oldest counted failure ages out);
-    # None: only a successful bind or an administrator resets it.
+    # Seconds until one more failure could no longer lock (enough counted failures
+    # have aged out), or when none could lock yet until the oldest ages out; None: only
+    # a successful bind or an administrator resets it (or, pwdMaxFailure 1, nothing).
     resets_in: float | None = None
     locked: bool = False  # already locked (the bind would be refused anyway)
     source: str = ""  # where the numbers were read, for the log
@@ -128,7 +129,15 @@ def ppolicy_failure_state(
     counted = [now if t is None else t for t in times]
     if interval:
         counted = [t for t in counted if t > now - interval]
-    resets_in = max(0.0, min(counted) + interval - now) if interval and counted else None
+    resets_in = None
+    if interval and counted:
+        # Until one more failure could no longer lock: as many must age out as bring
+        # the count below the threshold less one (more than the oldest alone when the
+        # count is at or past the threshold, as after a lock that expired); else the
+        # oldest.
+        leaving = len(counted) - max_failures + 2 if max_failures else 1
+        if leaving <= len(counted):
+            resets_in = max(0.0, sorted(counted)[max(leaving, 1) - 1] + interval - now)
 
     locked = any(_locks(value, duration, now) for value in values.get("pwdaccountlockedtime", []))
     return FailureState(len(counted), max_failures, resets_in, locked, source)
