@@ -128,6 +128,11 @@ def examples() -> list[Example]:
     ]
 
 
+def base_url(host: str, port: int) -> str:
+    """``http://host:port``, an IPv6 address in brackets (RFC 3986), as curl wants it."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def portal_url(host: str, port: int) -> str | None:
     """The page's address as a browser on this machine opens it; None off loopback.
 
@@ -135,7 +140,7 @@ def portal_url(host: str, port: int) -> str | None:
     wants https anywhere else.
     """
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    return f"http://{shown}:{port}/portal/" if is_loopback(shown) else None
+    return base_url(shown, port) + "/portal/" if is_loopback(shown) else None
 
 
 def portal_settings(issuer: str, page: str) -> dict[str, Any]:
@@ -262,7 +267,7 @@ def run_demo(host: str = "127.0.0.1", port: int = 8080, keycloak: bool = False) 
             ]
             tokens = keycloak_tokens(server.token_url(KEYCLOAK_REALM), secret)
         else:
-            dev_issuer = DevIssuer(issuer=f"http://{host}:{port}/realms/dev")
+            dev_issuer = DevIssuer(issuer=base_url(host, port) + "/realms/dev")
             key_file = dev_issuer.write_public_key(workdir / "issuer.pem")
             settings = load_settings(
                 _env_file=None, **seed.passgate_settings(slapd.url, dev_issuer.issuer, key_file)
@@ -273,7 +278,7 @@ def run_demo(host: str = "127.0.0.1", port: int = 8080, keycloak: bool = False) 
         # uvicorn re-raises SIGTERM after its graceful shutdown; make that an
         # exit that runs the clean-up below instead of killing the process.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        print_guide(f"http://{host}:{port}", slapd, intro, tokens, keycloak)
+        print_guide(base_url(host, port), slapd, intro, tokens, keycloak)
         uvicorn.run(app, host=host, port=port, **server_options(settings.http))
     finally:
         if server is not None:
