@@ -25,10 +25,10 @@ from passgate.api.observe import request_id_from
 from passgate.api.routing import PresentedRoute, dispatch_directly, presenter_for
 from passgate.auth.authenticator import authenticator_from_settings
 from passgate.auth.base import Authenticator
-from passgate.config import LdapSettings, Settings
+from passgate.config import LdapSettings, Settings, metrics_listener_problem
 from passgate.directory.base import Directory
 from passgate.directory.ldap_directory import LdapDirectory
-from passgate.errors import MethodNotAllowed, PassgateError, RouteNotFound
+from passgate.errors import ConfigurationError, MethodNotAllowed, PassgateError, RouteNotFound
 from passgate.limiter import AttemptLimiter
 from passgate.observability import Auditor, Metrics
 from passgate.policy.local import LocalRules
@@ -150,9 +150,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     http = parts.settings.http
     metrics_server = None
     if http.metrics_port is not None:
-        metrics_server, _ = start_http_server(
-            http.metrics_port, addr=http.metrics_host, registry=parts.metrics.registry
-        )
+        try:
+            metrics_server, _ = start_http_server(
+                http.metrics_port, addr=http.metrics_host, registry=parts.metrics.registry
+            )
+        except OSError as exc:  # the port taken, the address not this host's
+            problem = metrics_listener_problem(http.metrics_host, http.metrics_port, exc)
+            log.error("%s", problem)
+            raise ConfigurationError(problem) from None
         log.info("metrics on http://%s:%d/metrics", http.metrics_host, http.metrics_port)
     try:
         yield

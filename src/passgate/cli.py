@@ -24,6 +24,48 @@ def workers_option(text: str) -> int | str:
     return count
 
 
+def port_option(text: str) -> int:
+    """``--port``: a TCP port, 1 to 65535 (uvicorn would take 99999 as 99999 - 65536)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port from 1 to 65535")
+    return port
+
+
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+def log_level_option(text: str) -> str:
+    """``--log-level``: a level's name in any case (``debug``); argparse checks the choices."""
+    return text.strip().upper()
+
+
+def metrics_listener_refused(host: str, port: int) -> str | None:
+    """Whether the /metrics listener could listen at ``host:port``: tried, then let go.
+
+    Before uvicorn starts, so that a port in use is one line and exit 2 rather than a
+    failed start-up; bound as prometheus_client binds it (its address family, and
+    SO_REUSEADDR as ``http.server`` sets).
+    """
+    import socket
+
+    from passgate.config import metrics_listener_problem
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        return metrics_listener_problem(host, port, exc)
+    return None
+
+
 def worker_count(option: int | str) -> int:
     """``auto``: the CPUs this process may run on (a container's or taskset's, not the host's)."""
     if option == "auto":
@@ -64,6 +106,11 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if settings.http.metrics_port is not None:
+        refused = metrics_listener_refused(settings.http.metrics_host, settings.http.metrics_port)
+        if refused is not None:
+            print(f"passgate: {refused}", file=sys.stderr)
+            return 2
     common: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
@@ -126,6 +173,13 @@ def _from_keycloak(args: argparse.Namespace) -> int:
             except (OSError, ValueError) as exc:
                 print(f"passgate: cannot read {args.export}: {exc}", file=sys.stderr)
                 return 2
+            except RecursionError:
+                print(
+                    f"passgate: cannot read {args.export}: its JSON is nested too deeply "
+                    "(not a Keycloak export)",
+                    file=sys.stderr,
+                )
+                return 2
             federation = read_keycloak_json(data, args.provider)
         imported = settings_for(federation, include_secrets=args.include_secrets)
     except KeycloakImportError as exc:
@@ -148,8 +202,14 @@ def main(argv: list[str] | None = None) -> int:
 
     serve = commands.add_parser("serve", help="run the service, configured from the environment")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--log-level", default="INFO")
+    serve.add_argument("--port", type=port_option, default=8080, help="1 to 65535; default 8080")
+    serve.add_argument(
+        "--log-level",
+        type=log_level_option,
+        choices=LOG_LEVELS,
+        default="INFO",
+        help="in any case; default INFO",
+    )
     serve.add_argument(
         "--workers",
         type=workers_option,
@@ -166,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         "dev", help="throwaway OpenLDAP with demo users, and the service in front of it"
     )
     dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=8080)
+    dev.add_argument("--port", type=port_option, default=8080, help="1 to 65535; default 8080")
     dev.add_argument(
         "--keycloak",
         action="store_true",

@@ -15,12 +15,15 @@ so with an alias, so that every variable keeps the name it always had.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+import socket
+import ssl
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +67,118 @@ def is_loopback(host: str | None) -> bool:
 
 def _comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def split_url(url: str) -> SplitResult:
+    """``urlsplit`` with its port read: ``ValueError`` saying what is wrong, quoting nothing.
+
+    ``urlsplit`` raises on an unbalanced ``[`` and reads the port only when asked
+    (``ldap://host:99999`` splits fine, and fails only when a connection is
+    made); both are found here, at start-up. The message quotes no part of
+    the URL, which may hold a password (``redis://:secret@host``).
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise ValueError("not a valid URL (is a [ ] around an IPv6 address unbalanced?)") from None
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError("the port must be a number from 1 to 65535")
+    return parts
+
+
+def ldap_url_problem(url: str) -> str | None:
+    """What is wrong with one of ``PASSGATE_LDAP_CONNECTION_URL``'s URLs (said after it)."""
+    try:
+        parts = split_url(url)
+    except ValueError as exc:
+        return f"is not usable: {exc}"
+    if parts.scheme.lower() not in ("ldap", "ldaps") or not parts.hostname:
+        return "is not an ldap:// or ldaps:// URL with a host"
+    return None
+
+
+def _named_split(url: str, variable: str) -> SplitResult:
+    """:func:`split_url` in a model validator, whose errors pydantic does not locate: named here."""
+    try:
+        return split_url(url)
+    except ValueError as exc:
+        raise ValueError(f"{variable}: {exc}") from None
+
+
+def _blank_is_unset(value: Any) -> Any:
+    """An empty or all-blank value (``PASSGATE_X=`` in a compose file) means "not set"."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def ca_file_problem(path: Path) -> str | None:
+    """Why ``path`` is no CA file TLS could use (a readable file of PEM certificates), or None."""
+    if not path.is_file():
+        return f"{path} is not a file" + (" (a directory)" if path.is_dir() else "")
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except OSError as exc:  # ssl.SSLError too: no PEM certificate in it
+        reason = exc.strerror if exc.strerror and not isinstance(exc, ssl.SSLError) else None
+        return f"{path} " + (
+            f"cannot be read ({reason})"
+            if reason
+            else "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        )
+    return None
+
+
+def audit_path_problem(path: Path) -> str | None:
+    """Why a file cannot be opened at ``path`` for appending (without creating it), or None."""
+    if path.is_dir():
+        return f"{path} is a directory; give a file's path (or stdout, or off)"
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            return f"{path} cannot be written (permissions)"
+        return None
+    parent = path.parent
+    if not parent.is_dir():
+        return f"{path}: the directory {parent} does not exist"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{path}: no file can be created in {parent} (permissions)"
+    return None
+
+
+def metrics_listener_problem(host: str, port: int, error: OSError) -> str:
+    """The one line that says why the /metrics listener could not start."""
+    return (
+        f"PASSGATE_METRICS_HOST={host}, PASSGATE_METRICS_PORT={port}: cannot listen for "
+        f"/metrics ({error.strerror or error})"
+    )
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` is no address to listen on (an IP address or a name that resolves), or None."""
+    if not host.strip():
+        return "must be an IP address or a host name"
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, ValueError):  # ValueError: UnicodeError (an IDNA label), a NUL
+        return (
+            f"{host!r} is neither an IP address (IPv6 without brackets) nor a name this "
+            "host resolves"
+        )
+    return None
 
 
 class Section(BaseSettings):
@@ -153,6 +268,32 @@ class LdapSettings(Section):
         data.setdefault("user_object_classes", ", ".join(facts.user_object_classes))
         return data
 
+    @field_validator("ca_file", mode="before")
+    @classmethod
+    def _ca_file_unset(cls, value: Any) -> Any:
+        return _blank_is_unset(value)
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_usable(cls, value: Path | None) -> Path | None:
+        # Checked here, not when ldap3 first loads it (a traceback, or later a failed connect).
+        if value is not None and (problem := ca_file_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("bind_dn", "users_dn", "user_id_attribute", "username_attribute")
+    @classmethod
+    def _required_text(cls, value: str) -> str:
+        return _not_blank(value)
+
+    @field_validator("bind_credential")
+    @classmethod
+    def _some_credential(cls, value: SecretStr) -> SecretStr:
+        # An empty password makes a simple bind an unauthenticated one (RFC 4513 5.1.2).
+        if not value.get_secret_value():
+            raise ValueError("must not be empty")
+        return value
+
     @field_validator("vendor")
     @classmethod
     def _known_vendor(cls, value: str) -> str:
@@ -169,9 +310,9 @@ class LdapSettings(Section):
         if not urls:
             raise ValueError("at least one ldap:// or ldaps:// URL is required")
         for url in urls:
-            parts = urlsplit(url)
-            if parts.scheme.lower() not in ("ldap", "ldaps") or not parts.hostname:
-                raise ValueError(f"{url!r} is not an ldap:// or ldaps:// URL with a host")
+            problem = ldap_url_problem(url)
+            if problem is not None:
+                raise ValueError(f"{url!r} {problem}")
         return value
 
     @field_validator("tls_server_name")
@@ -269,17 +410,29 @@ class AuthSettings(Section):
     def allowed_client_ids(self) -> frozenset[str]:
         return frozenset(_comma_list(self.allowed_clients))
 
+    @field_validator(
+        "jwks_url", "public_key_file", "issuer", "audience", "api_keys_file", mode="before"
+    )
+    @classmethod
+    def _unset_when_blank(cls, value: Any) -> Any:
+        return _blank_is_unset(value)
+
+    @field_validator("user_id_claim", "username_claim", "admin_role")
+    @classmethod
+    def _required_text(cls, value: str) -> str:
+        return _not_blank(value)
+
     @field_validator("admin_client")
     @classmethod
     def _client_named(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
-            raise ValueError(f"{env_name('auth_admin_client')}: a client id, or unset")
+            raise ValueError("a client id, or unset")  # the loader prefixes the variable's name
         return value.strip() if value is not None else None
 
     @model_validator(mode="after")
     def _coherent(self) -> AuthSettings:
         if self.jwks_url:
-            parts = urlsplit(self.jwks_url)
+            parts = _named_split(self.jwks_url, env_name("auth_jwks_url"))
             scheme = parts.scheme.lower()
             if scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"{env_name('auth_jwks_url')}: must be an https URL with a host")
@@ -329,12 +482,29 @@ class PolicySettings(Section):
     def name_attribute_list(self) -> tuple[str, ...]:
         return tuple(_comma_list(self.name_attributes))
 
+    @field_validator("forbidden_file", mode="before")
+    @classmethod
+    def _unset_when_blank(cls, value: Any) -> Any:
+        return _blank_is_unset(value)
+
     @model_validator(mode="after")
     def _coherent(self) -> PolicySettings:
         if self.min_length > self.max_length:
             raise ValueError(
                 f"{env_name('policy_min_length')} ({self.min_length}) is above "
                 f"{env_name('policy_max_length')} ({self.max_length})"
+            )
+        minimums = {
+            key: getattr(self, key)
+            for key in ("min_lowercase", "min_uppercase", "min_digits", "min_symbols")
+            if getattr(self, key)
+        }
+        if sum(minimums.values()) > self.max_length:
+            # No password could satisfy them all: every change would be refused.
+            named = " + ".join(f"{self.variable(key)} ({n})" for key, n in minimums.items())
+            raise ValueError(
+                f"{named} = {sum(minimums.values())} characters, above "
+                f"{env_name('policy_max_length')} ({self.max_length}): no password fits"
             )
         if self.forbidden_file is not None and not self.forbidden_file.is_file():
             raise ValueError(
@@ -358,9 +528,25 @@ class LimiterSettings(Section):
     @field_validator("url")
     @classmethod
     def _limiter_url(cls, value: str) -> str:
-        if urlsplit(value).scheme.lower() not in ("memory", "redis", "rediss", "unix"):
+        # No message here quotes the URL: it may hold the store's password.
+        parts = split_url(value.strip())
+        scheme = parts.scheme.lower()
+        if scheme not in ("memory", "redis", "rediss", "unix"):
             raise ValueError("must be memory://, redis://, rediss:// or unix://")
-        return value
+        if scheme in ("redis", "rediss"):
+            database = parts.path.strip("/")
+            if database and not database.isdigit():
+                raise ValueError("the database after the host must be a number (redis://host/0)")
+        if scheme != "memory":
+            from redis import ConnectionPool
+
+            try:  # as the limiter's client will read it (a pool connects on first use only)
+                ConnectionPool.from_url(value.strip())
+            except ValueError:
+                raise ValueError(
+                    "not a URL the Redis client takes (check its ?query options)"
+                ) from None
+        return value.strip()
 
 
 class HttpSettings(Section):
@@ -397,6 +583,30 @@ class HttpSettings(Section):
     @property
     def trusted_proxy_networks(self) -> list[Network]:
         return parse_networks(self.trusted_proxies)
+
+    @field_validator("audit_log")
+    @classmethod
+    def _audit_destination(cls, value: str) -> str:
+        where = value.strip()
+        if not where:
+            return "stdout"  # empty: unset, the default
+        if where.lower() in ("stdout", "off"):
+            return where
+        problem = audit_path_problem(Path(where))
+        if problem is not None:
+            raise ValueError(problem)
+        return where
+
+    @model_validator(mode="after")
+    def _metrics_listener(self) -> HttpSettings:
+        if self.metrics_port is not None:
+            problem = host_problem(self.metrics_host)
+            if problem is not None:
+                raise ValueError(
+                    f"{env_name('metrics_host')}: {problem} (the address of the /metrics "
+                    f"listener on {env_name('metrics_port')})"
+                )
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -461,7 +671,7 @@ class PortalSettings(Section):
             if not getattr(self, key):
                 raise ValueError(f"{name(key)}: required when {name('enabled')}=true")
         for key in ("issuer_url", "redirect_url"):
-            parts = urlsplit(str(getattr(self, key)))
+            parts = _named_split(str(getattr(self, key)), name(key))
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"{name(key)}: must be an http(s) URL")
             if parts.scheme == "http" and not is_loopback(parts.hostname):
@@ -476,7 +686,8 @@ class PortalSettings(Section):
                 f"{name('cookie_secret')}: must be at least 32 bytes (e.g. openssl rand -hex 32)"
             )
         if self.logo_url and not (
-            self.logo_url.startswith("/") or urlsplit(self.logo_url).scheme == "https"
+            self.logo_url.startswith("/")
+            or _named_split(self.logo_url, name("logo_url")).scheme == "https"
         ):
             raise ValueError(f"{name('logo_url')}: must be an https:// URL or a path")
         if "openid" not in self.scope.split():
@@ -531,7 +742,8 @@ def _describe(section: type[Section], error: ValidationError) -> list[str]:
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         if loc and str(loc[0]) in section.model_fields:
-            lines.append(f"{section.variable(str(loc[0]))}: {msg}")
+            variable = section.variable(str(loc[0]))
+            lines.append(msg if msg.startswith(f"{variable}:") else f"{variable}: {msg}")
         elif loc and str(loc[0]).startswith(ENV_PREFIX):
             lines.append(f"{loc[0]}: {msg}")
         else:

@@ -54,6 +54,7 @@ from typing import Any, Literal, Protocol, cast
 from passgate import cooperative
 from passgate.config import LimiterSettings
 from passgate.errors import (
+    ConfigurationError,
     IncorrectOldPassword,
     PasswordExpired,
     PasswordPolicyRejected,
@@ -548,7 +549,11 @@ class FallbackAttemptStore:
 
 
 def store_from_url(url: str) -> AttemptStore:
-    if url.startswith("memory://"):
+    """``memory://`` (any case, as the settings accept it), else a Redis URL.
+
+    A URL the Redis client cannot read raises ``ValueError`` (its message may quote the URL).
+    """
+    if url.strip().lower().startswith("memory://"):
         return MemoryAttemptStore()
     return FallbackAttemptStore(RedisAttemptStore(url))
 
@@ -588,7 +593,13 @@ class AttemptLimiter:
             busy_wait=settings.busy_wait,
             slot_ttl=slot_ttl,
         )
-        return cls(store_from_url(settings.url), limits)
+        try:
+            store = store_from_url(settings.url)
+        except ValueError:  # the settings check the URL; not its message: the URL's password
+            raise ConfigurationError(
+                "PASSGATE_LIMITER_URL: not a URL the Redis client takes"
+            ) from None
+        return cls(store, limits)
 
     def __init__(self, store: AttemptStore, limits: Limits) -> None:
         self._store = store

@@ -55,6 +55,23 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class DropExplainedStartupFailure(logging.Filter):
+    """uvicorn logs a failed start-up as the lifespan's whole traceback (Starlette sends
+    it as the failure's message). A ``ConfigurationError`` is an operator's setting that
+    passgate has already logged as one line naming it; its traceback is left out."""
+
+    RAISED = "passgate.errors.ConfigurationError: "
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.msg
+        if not (isinstance(message, str) and message.startswith("Traceback (most recent")):
+            return True
+        lines = message.rstrip().splitlines()
+        frames = [i for i, line in enumerate(lines) if line.startswith(" ")]
+        raised = lines[frames[-1] + 1] if frames and frames[-1] + 1 < len(lines) else ""
+        return not raised.startswith(self.RAISED)  # the last exception, not one it handled
+
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
@@ -109,3 +126,6 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(LineFormatter())
     logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())
+    errors = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, DropExplainedStartupFailure) for f in errors.filters):
+        errors.addFilter(DropExplainedStartupFailure())

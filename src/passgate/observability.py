@@ -32,6 +32,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from passgate.errors import ConfigurationError
 from passgate.logging_setup import PerSecond
 from passgate.timing import Phases
 
@@ -222,7 +223,13 @@ class Auditor:
         self._file: TextIO | None = None
         self._lock = threading.Lock()
         if self._path is not None:
-            self._file = self._open(self._path)  # at start-up, so a bad path fails early
+            try:  # at start-up, so a bad path fails early, with the setting named
+                self._file = self._open(self._path)
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"PASSGATE_AUDIT_LOG: cannot open {self._path} for appending "
+                    f"({exc.strerror or type(exc).__name__})"
+                ) from None
 
     @staticmethod
     def _open(path: Path) -> TextIO:

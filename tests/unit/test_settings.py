@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +165,169 @@ def test_custom_user_filter_kept_as_given_and_blank_is_unset() -> None:
     assert settings(ldap_custom_user_filter=f" {ad} ").ldap.custom_user_filter == ad
     assert settings(ldap_custom_user_filter="  ").ldap.custom_user_filter is None
     assert settings().ldap.custom_user_filter is None
+
+
+# -- operator input refused at start-up, the setting named (never a traceback later) ----------
+
+
+def ca_pem(tmp_path: Path) -> Path:
+    from tests.certs import Authority
+
+    return Authority.create("passgate test CA").write_ca(tmp_path / "ca.pem")
+
+
+def test_ca_file_must_be_a_file_of_pem_certificates(tmp_path: Path) -> None:
+    not_pem = tmp_path / "key.pem"
+    not_pem.write_text("-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n")
+    for value, problem in [
+        (tmp_path / "missing.pem", "is not a file"),
+        (tmp_path, "is not a file (a directory)"),
+        (not_pem, "holds no PEM certificate"),
+    ]:
+        with pytest.raises(
+            ConfigurationError, match=f"PASSGATE_LDAP_CA_FILE: .*{re.escape(problem)}"
+        ):
+            settings(ldap_connection_url="ldaps://ldap.example.org", ldap_ca_file=str(value))
+    good = ca_pem(tmp_path)
+    assert settings(ldap_ca_file=str(good)).ldap.ca_file == good
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_ca_file_is_unset(value: str) -> None:
+    assert settings(ldap_ca_file=value).ldap.ca_file is None  # not Path("."), the directory
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("/nonexistent/dir/audit.log", "the directory /nonexistent/dir does not exist"),
+        ("/tmp", "/tmp is a directory"),
+    ],
+)
+def test_an_audit_log_that_cannot_be_opened_is_refused(value: str, problem: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"PASSGATE_AUDIT_LOG: .*{problem}"):
+        settings(audit_log=value)
+
+
+@pytest.mark.parametrize(("value", "kept"), [("", "stdout"), ("  ", "stdout"), (" off ", "off")])
+def test_an_empty_audit_log_is_unset(value: str, kept: str) -> None:
+    assert settings(audit_log=value).http.audit_log == kept
+
+
+def test_an_audit_log_in_an_existing_directory(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    assert settings(audit_log=str(path)).http.audit_log == str(path)
+    assert not path.exists()  # checked, not created (check must not leave files behind)
+
+
+@pytest.mark.parametrize(
+    "urls",
+    [
+        "ldap://127.0.0.1:99999",
+        "ldap://127.0.0.1:abc",
+        "ldap://127.0.0.1:0",
+        "ldaps://ldap.example.org ldaps://ldap2.example.org:65536",
+        "ldap://[::1",
+    ],
+)
+def test_ldap_urls_with_a_bad_port_or_host_are_refused(urls: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"PASSGATE_LDAP_CONNECTION_URL: .* is not usable"):
+        settings(ldap_connection_url=urls)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:abc/0",
+        "redis://127.0.0.1:99999/0",
+        "rediss://:s3cret-store@[::1/0",
+        "redis://:s3cret-store@127.0.0.1/zero",
+        "redis://:s3cret-store@127.0.0.1/0?socket_timeout=soon",
+    ],
+)
+def test_limiter_urls_the_client_cannot_use_are_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="PASSGATE_LIMITER_URL") as caught:
+        settings(limiter_url=url)
+    assert "s3cret-store" not in str(caught.value)  # a Redis URL may carry a password
+
+
+@pytest.mark.parametrize(
+    "url", ["memory://", "MEMORY://", "redis://127.0.0.1:6379/0", "unix:///run/redis.sock"]
+)
+def test_limiter_urls_the_client_takes(url: str) -> None:
+    assert settings(limiter_url=url).limiter.url == url
+
+
+@pytest.mark.parametrize("host", ["not a host", "[::1]", "", "no-such-host.invalid"])
+def test_metrics_host_must_be_an_address_or_a_name_that_resolves(host: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"PASSGATE_METRICS_HOST: .*PASSGATE_METRICS_PORT"):
+        settings(metrics_port=9100, metrics_host=host)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "0.0.0.0", "localhost"])
+def test_metrics_hosts_that_can_be_listened_on(host: str) -> None:
+    assert settings(metrics_port=9100, metrics_host=host).http.metrics_host == host
+
+
+def test_bad_urls_in_model_validators_name_their_setting() -> None:
+    with pytest.raises(ConfigurationError, match=r"PASSGATE_AUTH_JWKS_URL: not a valid URL"):
+        settings(auth_jwks_url="https://[::1", auth_public_key_file=None)
+    portal = {
+        "portal_enabled": True,
+        "portal_client_id": "passgate",
+        "portal_redirect_url": "https://pw.example.org/portal/callback",
+        "portal_cookie_secret": "c" * 40,
+    }
+    with pytest.raises(ConfigurationError, match=r"PASSGATE_PORTAL_ISSUER_URL: not a valid URL"):
+        settings(**portal, portal_issuer_url="https://[::1")
+    with pytest.raises(ConfigurationError, match=r"PASSGATE_PORTAL_ISSUER_URL: the port"):
+        settings(**portal, portal_issuer_url="https://sso.example.org:99999/realms/staff")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"ldap_users_dn": ""}, "PASSGATE_LDAP_USERS_DN"),
+        ({"ldap_bind_dn": "  "}, "PASSGATE_LDAP_BIND_DN"),
+        ({"ldap_bind_credential": ""}, "PASSGATE_LDAP_BIND_CREDENTIAL"),
+        ({"ldap_user_id_attribute": ""}, "PASSGATE_LDAP_USER_ID_ATTRIBUTE"),
+        ({"ldap_username_attribute": " "}, "PASSGATE_LDAP_USERNAME_ATTRIBUTE"),
+        ({"auth_user_id_claim": ""}, "PASSGATE_AUTH_USER_ID_CLAIM"),
+        ({"auth_username_claim": " "}, "PASSGATE_AUTH_USERNAME_CLAIM"),
+        ({"auth_admin_role": ""}, "PASSGATE_AUTH_ADMIN_ROLE"),
+        ({"auth_issuer": "   "}, "PASSGATE_AUTH_ISSUER"),  # blank is unset, and it is required
+    ],
+)
+def test_blank_required_values_are_refused(overrides: dict[str, Any], variable: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"{variable}: ") as caught:
+        settings(**overrides)
+    assert "s3cret-bind" not in str(caught.value)
+
+
+def test_blank_optional_values_are_unset() -> None:
+    s = settings(auth_audience=" ", policy_forbidden_file="", auth_api_keys_file="")
+    assert (s.auth.audience, s.policy.forbidden_file, s.auth.api_keys_file) == (None, None, None)
+
+
+def test_character_minimums_that_no_password_fits_are_refused() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        settings(
+            policy_min_lowercase=20,
+            policy_min_digits=10,
+            policy_min_symbols=5,
+            policy_max_length=32,
+        )
+    message = str(caught.value)
+    for variable in ("MIN_LOWERCASE", "MIN_DIGITS", "MIN_SYMBOLS", "MAX_LENGTH"):
+        assert f"PASSGATE_POLICY_{variable}" in message
+    assert "MIN_UPPERCASE" not in message  # 0: not part of the sum
+    fits = settings(policy_min_lowercase=10, policy_min_digits=10, policy_max_length=20)
+    assert fits.policy.min_digits == 10
+    with pytest.raises(ConfigurationError, match=r"PASSGATE_POLICY_MIN_LENGTH .* is above"):
+        settings(policy_min_length=40, policy_max_length=32)
+
+
+def test_a_variable_is_named_once() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        settings(auth_admin_client=" ")
+    assert str(caught.value).count("PASSGATE_AUTH_ADMIN_CLIENT") == 1

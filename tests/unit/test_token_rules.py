@@ -11,9 +11,10 @@ import pytest
 from passgate.auth.authenticator import authenticator_from_settings
 from passgate.auth.jwt import TokenVerifier
 from passgate.auth.keys import StaticKey
-from passgate.config import AuthSettings
+from passgate.config import AuthSettings, load_settings
 from passgate.dev.tokens import DevIssuer
 from passgate.errors import ConfigurationError, InvalidCredentials
+from tests.unit.test_settings import BASE
 
 ISSUER = DevIssuer("https://sso.example.test/realms/r")
 USER_ID = "64b7f0c2a1d3e4f5a6b7c8d1"
@@ -143,9 +144,11 @@ def test_defaults() -> None:
     assert (s.allow_untyped_tokens, s.allowed_clients, s.admin_client) == (False, "", None)
 
 
-def test_blank_admin_client_is_refused_by_name() -> None:
-    with pytest.raises(ValueError, match="PASSGATE_AUTH_ADMIN_CLIENT"):
-        settings(admin_client="  ")
+def test_blank_admin_client_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PASSGATE_AUTH_ADMIN_CLIENT", "  ")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(**BASE)
+    assert str(caught.value).count("PASSGATE_AUTH_ADMIN_CLIENT") == 1  # named once
 
 
 def test_no_audience_is_warned_about_once_at_start(caplog: pytest.LogCaptureFixture) -> None:

@@ -16,13 +16,14 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 import ldap3
+from ldap3.core.exceptions import LDAPSSLConfigurationError
 
 from passgate import cooperative
 from passgate.config import LdapSettings
 from passgate.directory import results
 from passgate.directory.results import UnusableServer, connecting, translated_ldap_errors
 from passgate.directory.strategy import cooperating
-from passgate.errors import DirectoryUnavailable
+from passgate.errors import ConfigurationError, DirectoryUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,19 @@ class Connector:
 
     @staticmethod
     def _tls_config(settings: LdapSettings) -> ldap3.Tls:
-        return ldap3.Tls(
-            validate=ssl.CERT_REQUIRED,
-            version=ssl.PROTOCOL_TLS_CLIENT,
-            ca_certs_file=str(settings.ca_file) if settings.ca_file else None,
-            valid_names=[settings.tls_server_name] if settings.tls_server_name else None,
-        )
+        try:
+            return ldap3.Tls(
+                validate=ssl.CERT_REQUIRED,
+                version=ssl.PROTOCOL_TLS_CLIENT,
+                ca_certs_file=str(settings.ca_file) if settings.ca_file else None,
+                valid_names=[settings.tls_server_name] if settings.tls_server_name else None,
+            )
+        except LDAPSSLConfigurationError:
+            # The settings check the file; here it went missing since (ldap3: "invalid CA
+            # public key file", raised for a path that does not exist).
+            raise ConfigurationError(
+                f"PASSGATE_LDAP_CA_FILE: {settings.ca_file} is not a file"
+            ) from None
 
     def _server(self, url: str) -> ldap3.Server:
         parts = urlsplit(url)

@@ -25,6 +25,7 @@ from passgate.directory.connection import Connector, close_quietly
 from passgate.directory.ldap_directory import LdapDirectory
 from passgate.directory.rootdse import RootDse, all_values, first_value
 from passgate.errors import ConfigurationError, PassgateError
+from passgate.policy.local import LocalRules
 from passgate.policy.model import DirectoryPolicy
 
 
@@ -183,6 +184,14 @@ class Checker:
         self._fetch = fetch
 
     def run(self) -> Iterator[Verdict]:
+        yield from self._startup()
+        try:
+            Connector(self.settings.ldap)
+        except ConfigurationError as exc:  # TLS settings ldap3 refuses (a CA file gone since)
+            yield fail("directory TLS settings", str(exc))
+            yield skip("connections, users DN, schema, RootDSE", "no usable TLS settings")
+            yield from self._issuer()
+            return
         yield from self._urls()
         conn = None
         try:
@@ -202,6 +211,18 @@ class Checker:
             finally:
                 close_quietly(conn)
         yield from self._issuer()
+
+    # -- what serve builds at start ---------------------------------------------------
+
+    def _startup(self) -> Iterator[Verdict]:
+        """The parts ``serve`` builds from files before it answers (the forbidden list)."""
+        try:
+            LocalRules.from_settings(self.settings.policy)
+        except ConfigurationError as exc:
+            yield fail("local password rules", str(exc))
+        else:
+            forbidden = self.settings.policy.forbidden_file
+            yield ok("local password rules", f"forbidden list {forbidden}" if forbidden else "")
 
     # -- connections -----------------------------------------------------------------
 

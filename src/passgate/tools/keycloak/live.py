@@ -115,7 +115,7 @@ def _call(request: urllib.request.Request, timeout: float, who: str | None) -> o
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         raise KeycloakImportError(f"{shown}: Keycloak did not answer ({cause})") from None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply for json
         raise KeycloakImportError(f"{shown}: not a JSON answer") from None
 
 
@@ -123,7 +123,7 @@ def _error_of(exc: urllib.error.HTTPError) -> str:
     """Keycloak's ``error`` code (e.g. ``invalid_grant``), which never holds the secret."""
     try:
         body = json.loads(exc.read())
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     error = body.get("error") if isinstance(body, dict) else None
     return f" {error}" if isinstance(error, str) and error.isprintable() else ""

@@ -10,10 +10,10 @@ mistaken for a password.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from passgate import vendors
-from passgate.config import is_loopback
+from passgate.config import is_loopback, ldap_url_problem
 from passgate.tools.keycloak.names import (
     BIND_CREDENTIAL,
     BIND_DN,
@@ -217,12 +217,9 @@ class _Builder:
             return []
         self.settings[CONNECTION_URL] = joined
         for url in urls:
-            parts = urlsplit(url)
-            if parts.scheme.lower() not in ("ldap", "ldaps") or not parts.hostname:
-                self.notes.append(
-                    f"{CONNECTION_URL}: {url} is not an ldap:// or ldaps:// URL with a host; "
-                    "passgate will refuse it"
-                )
+            problem = ldap_url_problem(url)
+            if problem is not None:
+                self.notes.append(f"{CONNECTION_URL}: {url} {problem}; passgate will refuse it")
         return urls
 
     def start_tls(self) -> bool:
@@ -355,7 +352,9 @@ class _Builder:
         self.settings[env] = str(seconds)
 
     def transport_notes(self, urls: list[str], start_tls: bool, vendor: str) -> None:
-        cleartext = [u for u in urls if urlsplit(u).scheme.lower() == "ldap"]
+        # The URLs connection() noted as broken say nothing about the transport.
+        split = {u: parts for u in urls if (parts := _split(u)) is not None}
+        cleartext = [u for u, parts in split.items() if parts.scheme.lower() == "ldap"]
         if not start_tls and cleartext:
             facts = vendors.facts_for(vendor)
             if facts.encryption_required:
@@ -364,13 +363,13 @@ class _Builder:
                     f"without encryption, and passgate refuses to start like this: use ldaps:// "
                     f"or set {START_TLS}=true"
                 )
-            elif remote := [u for u in cleartext if not is_loopback(urlsplit(u).hostname)]:
+            elif remote := [u for u in cleartext if not is_loopback(split[u].hostname)]:
                 self.notes.append(
                     f"{CONNECTION_URL}: {' '.join(remote)} would send passwords in cleartext; "
                     f"passgate refuses to start like this: use ldaps://, set {START_TLS}=true, "
                     "or set PASSGATE_LDAP_ALLOW_INSECURE=true"
                 )
-        if start_tls or any(urlsplit(u).scheme.lower() == "ldaps" for u in urls):
+        if start_tls or any(parts.scheme.lower() == "ldaps" for parts in split.values()):
             self.notes.append(
                 "PASSGATE_LDAP_CA_FILE: not in the export (Keycloak trusts LDAP certificates "
                 "through its truststore); unless a CA the system trusts signs the directory's "
@@ -395,3 +394,11 @@ class _Builder:
             f"PASSGATE_AUTH_ISSUER={base}{path}\n"
             f"PASSGATE_AUTH_JWKS_URL={base}{path}/protocol/openid-connect/certs"
         )
+
+
+def _split(url: str) -> SplitResult | None:
+    """``urlsplit``, or None for a URL it cannot split (``ldap://[::1``)."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None

@@ -92,7 +92,12 @@ def read_components(
     providers: list[Mapping[str, object]] = [
         c for c in components if c.get("providerType", USER_STORAGE) == USER_STORAGE
     ]
-    where = f'realm "{realm}"' if realm else "the components"
+    # The subject of "... has no LDAP provider": one noun, whatever the shape.
+    where = (
+        f'realm "{realm}"'
+        if realm
+        else ("the component list" if isinstance(data, list) else "the component")
+    )
     name, component = _choose(providers, provider, where)
     return LdapFederation(name, _config(component, name), realm, frontend_url)
 
@@ -112,6 +117,8 @@ def _parsed(data: object, what: str) -> object:
             return json.loads(data)
         except ValueError as exc:
             raise KeycloakImportError(f"not {what}: not JSON ({exc})") from None
+        except RecursionError:
+            raise KeycloakImportError(f"not {what}: JSON nested too deeply") from None
     return data
 
 
@@ -139,8 +146,14 @@ def _realm(data: object) -> Mapping[str, object]:
     realm = _str_keys(data)
     if "components" not in realm:
         if "realm" in realm:
+            name = realm["realm"]
+            if not isinstance(name, str):
+                raise KeycloakImportError(
+                    f'not a Keycloak realm export: "realm" is a JSON {_json_type(name)}, '
+                    "not the realm's name"
+                )
             raise KeycloakImportError(
-                f'realm "{realm["realm"]}" has no "components": export it with its components '
+                f'realm "{name}" has no "components": export it with its components '
                 "(the admin console's Partial export includes them; so does kc.sh export)"
             )
         raise KeycloakImportError(
