@@ -145,6 +145,17 @@ class DirectoryUnavailable(PassgateError):
         self.lost = lost  # the connection failed: a request may have gone out unanswered
 
 
+class LimiterUnavailable(DirectoryUnavailable):
+    """The shared attempt store (Redis) cannot be reached: no bind until it can.
+
+    A 503 like the directory's: counted per process meanwhile, two instances
+    could each let one attempt on the same entry through its last-straw guard
+    at once, and both failing binds lock the account.
+    """
+
+    retry_after = 5  # seconds: when the store is tried again
+
+
 class DirectoryMisconfigured(PassgateError):
     pass
 

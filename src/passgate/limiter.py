@@ -56,6 +56,7 @@ from passgate.config import LimiterSettings
 from passgate.errors import (
     ConfigurationError,
     IncorrectOldPassword,
+    LimiterUnavailable,
     PasswordExpired,
     PasswordPolicyRejected,
     TooManyAttempts,
@@ -471,31 +472,39 @@ class _Client:
         return (script or getattr(self.client, command))(*args, **kwargs)
 
 
-class FallbackAttemptStore:
-    """A shared store that, when it fails, is stood in for by a local one.
+class SharedAttemptStore:
+    """A shared store (Redis) that, while it cannot be reached, lets no attempt begin.
 
-    A limiter that fails open would let guesses through while Redis is down,
-    one that fails closed would lock every user out of passgate: counting per
-    instance meanwhile keeps the protection, only less shared.
+    Counting in each process meanwhile (as before 2026-12-02) fails neither
+    open nor closed, but a shared store means several processes: each would
+    hold apart only its own attempts, two attempts on one entry could pass
+    the last-straw guard at once in two of them, and both failing binds lock
+    the account (reproduced with two instances and Redis stopped: five
+    failures, pwdAccountLockedTime set). What decides whether a bind may
+    happen (``begin``, ``reserve``, ``acquire_slot``, ``failures_wait``) raises
+    :class:`LimiterUnavailable` (503, ``Retry-After``); what records an
+    attempt already made (``settle``, ``release``, ``clear``, ``add``,
+    ``release_slot``) is best effort: the directory keeps its own failure
+    count, which the guard reads, and a slot left in Redis expires.
     """
 
-    RETRY_AFTER_FAILURE = 5.0  # seconds before the shared store is tried again
+    RETRY_AFTER_FAILURE = float(LimiterUnavailable.retry_after)  # before trying it again
 
     def __init__(self, shared: AttemptStore, clock: Callable[[], float] = time.monotonic) -> None:
         self._shared = shared
-        self._local = MemoryAttemptStore(clock)
         self._clock = clock
         self._retry_at = 0.0
         self.degraded = False
 
-    def _call(self, method: str, *args: Any) -> Any:
+    def _call(self, method: str, *args: Any, deciding: bool) -> Any:
         if self._clock() >= self._retry_at:
             try:
                 result = getattr(self._shared, method)(*args)
             except Exception as exc:  # redis raises its own tree; any failure means "down"
                 if not self.degraded:
                     log.warning(
-                        "limiter storage unreachable (%s); counting in this process meanwhile",
+                        "limiter storage unreachable (%s): no attempt begins until it is "
+                        "reachable again (answered 503)",
                         type(exc).__name__,
                     )
                 self.degraded = True
@@ -505,47 +514,39 @@ class FallbackAttemptStore:
                     log.warning("limiter storage reachable again")
                     self.degraded = False
                 return result
-        return getattr(self._local, method)(*args)
+        if deciding:
+            raise LimiterUnavailable("attempt limiter storage unreachable: no bind meanwhile")
+        return None
 
     def reserve(self, key: str, limit: int, window: float, token: str) -> float | None:
-        result: float | None = self._call("reserve", key, limit, window, token)
+        result: float | None = self._call("reserve", key, limit, window, token, deciding=True)
         return result
 
     def release(self, key: str, token: str) -> None:
-        self._call("release", key, token)
-        self._local.release(key, token)
+        self._call("release", key, token, deciding=False)
 
     def clear(self, key: str) -> None:
-        self._call("clear", key)
-        self._local.clear(key)
+        self._call("clear", key, deciding=False)
 
     def add(self, key: str, window: float, token: str) -> None:
-        self._call("add", key, window, token)
+        self._call("add", key, window, token, deciding=False)
 
     def failures_wait(self, key: str, limit: int, window: float) -> float | None:
-        result: float | None = self._call("failures_wait", key, limit, window)
+        result: float | None = self._call("failures_wait", key, limit, window, deciding=True)
         return result
 
     def acquire_slot(self, key: str, token: str, ttl: float) -> bool:
-        return bool(self._call("acquire_slot", key, token, ttl))
+        return bool(self._call("acquire_slot", key, token, ttl, deciding=True))
 
     def release_slot(self, key: str, token: str) -> None:
-        self._call("release_slot", key, token)
-        self._local.release_slot(key, token)
+        self._call("release_slot", key, token, deciding=False)
 
     def begin(self, attempt: Attempt) -> Refusal | None:
-        result: Refusal | None = self._call("begin", attempt)
+        result: Refusal | None = self._call("begin", attempt, deciding=True)
         return result
 
     def settle(self, attempt: Attempt, outcome: Outcome) -> None:
-        self._call("settle", attempt, outcome)
-        # What may be left here from a time the shared store was down (as release,
-        # clear and release_slot do); a failure is counted where the call went.
-        if outcome == "verified":
-            self._local.clear(attempt.entry)
-        elif outcome == "other":
-            self._local.release(attempt.entry, attempt.token)
-        self._local.release_slot(attempt.entry, attempt.token)
+        self._call("settle", attempt, outcome, deciding=False)
 
 
 def store_from_url(url: str) -> AttemptStore:
@@ -555,7 +556,7 @@ def store_from_url(url: str) -> AttemptStore:
     """
     if url.strip().lower().startswith("memory://"):
         return MemoryAttemptStore()
-    return FallbackAttemptStore(RedisAttemptStore(url))
+    return SharedAttemptStore(RedisAttemptStore(url))
 
 
 @dataclass(frozen=True)

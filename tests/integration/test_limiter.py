@@ -226,12 +226,14 @@ def test_concurrent_reservations_on_redis_never_exceed_the_limit(
         store.close()
 
 
-def test_redis_down_falls_back_to_counting_in_process(
+def test_redis_down_means_no_bind_until_it_is_back(
     make_settings: SettingsFactory,
     directory: Directory,
     issuer: DevIssuer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """503 with Retry-After, never a 500 and never a bind: counted per process meanwhile,
+    several instances could together lock the account (see test_lockout_guard)."""
     own = start_redis()
     client = TestClient(create_app(make_settings(limiter_url=own.url)))
     user = directory.add_user()
@@ -246,9 +248,12 @@ def test_redis_down_falls_back_to_counting_in_process(
         )
     finally:
         own.stop()
-    answers = [change(client, user.user_id, WRONG, NEW, token=token).status_code for _ in range(6)]
-    assert answers == [400, 400, 400, 429, 429, 429]  # 3 counted locally: no 500, still limited
+    answers = [change(client, user.user_id, WRONG, NEW, token=token) for _ in range(3)]
+    assert [r.status_code for r in answers] == [503, 503, 503]
+    assert [r.headers["retry-after"] for r in answers] == ["5", "5", "5"]
     assert "limiter storage unreachable" in caplog.text
+    failures = directory.read(user.dn, "pwdFailureTime").get("pwdFailureTime", [])
+    assert len(failures) == 1  # only the bind made while Redis answered
     assert "pwdAccountLockedTime" not in directory.read(user.dn, "pwdAccountLockedTime")
 
 

@@ -339,3 +339,59 @@ def test_the_guard_and_the_busy_slot_log_no_password(
     assert "one more could lock it" in all_logs.text
     for secret in (secret_old, secret_new, secret_wrong):
         assert secret not in all_logs.text
+
+
+def test_with_redis_gone_two_instances_bind_nothing_rather_than_lock(
+    make_app: Callable[..., FastAPI],
+    directory: Directory,
+    issuer: DevIssuer,
+    all_logs: pytest.LogCaptureFixture,
+) -> None:
+    """Counting per instance while Redis was down let both instances pass the last-straw
+    guard at once: five failures and pwdAccountLockedTime set (ext=1, four 5023s)."""
+    from tests.servers.redis_server import RedisServer
+
+    redis = RedisServer().start()
+    proxy = SlowProxy(directory.server.port, delay=0.05)  # so that attempts overlap
+    try:
+        user = directory.add_user(policy_dn=seed.DEFAULT_POLICY_DN)  # pwdMaxFailure 5
+        assert not directory.can_bind(user.dn, WRONG)  # one failure made elsewhere
+        apps = [make_app(limiter_url=redis.url, ldap_connection_url=proxy.url) for _ in "ab"]
+        redis.stop()
+        own = user_token(issuer, user.user_id, username=user.uid)
+        wrong = [
+            v1_request(user.user_id, own, WRONG),
+            workspace_request(name_only_token(issuer, user), WRONG),
+            v1_request(user.user_id, admin_token(issuer), WRONG),
+        ] * 2
+
+        async def both() -> list[httpx.Response]:
+            clients = [
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://p")
+                for app in apps
+            ]
+            try:
+                return list(
+                    await asyncio.gather(
+                        *(
+                            client.post(path, json=body, headers={"Authorization": f"Bearer {t}"})
+                            for client in clients
+                            for path, t, body in wrong
+                        )
+                    )
+                )
+            finally:
+                for client in clients:
+                    await client.aclose()
+
+        answers = asyncio.run(both())
+    finally:
+        proxy.close()
+        redis.stop()
+    assert {r.status_code for r in answers} == {503}
+    assert {r.headers["retry-after"] for r in answers} == {"5"}
+    assert len(failure_times(directory, user.dn)) == 1  # passgate bound nothing
+    assert "pwdAccountLockedTime" not in directory.read(user.dn, "pwdAccountLockedTime")
+    assert directory.can_bind(user.dn, user.password)
+    assert "limiter storage unreachable" in all_logs.text
+    assert WRONG not in all_logs.text

@@ -18,16 +18,18 @@ from passgate.directory.dn import dn_key
 from passgate.errors import (
     DirectoryUnavailable,
     IncorrectOldPassword,
+    LimiterUnavailable,
     PasswordPolicyRejected,
     PolicyReason,
     TooManyAttempts,
     UserNotFound,
 )
 from passgate.limiter import (
+    Attempt,
     AttemptLimiter,
-    FallbackAttemptStore,
     Limits,
     MemoryAttemptStore,
+    SharedAttemptStore,
 )
 
 
@@ -179,23 +181,31 @@ class Broken:
         return call
 
 
-def test_fallback_counts_locally_while_the_shared_store_is_down(
+def test_no_attempt_begins_while_the_shared_store_is_down(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """Counting per process meanwhile let two instances bind past the last straw at once."""
     clock = Clock()
     shared = Broken()
-    store = FallbackAttemptStore(shared, clock)
+    store = SharedAttemptStore(shared, clock)
     lim = AttemptLimiter(store, Limits(2, 0, 900))
     caplog.set_level(logging.WARNING)
-    fail(lim)
-    fail(lim)
-    with pytest.raises(TooManyAttempts), lim.attempt("u", None):
-        pass
+    ran: list[str] = []
+    for _ in range(3):
+        with pytest.raises(LimiterUnavailable), lim.attempt("u", None):
+            ran.append("bound")  # never: no bind without the shared store
+    assert ran == []
+    assert LimiterUnavailable.retry_after == 5
+    with pytest.raises(LimiterUnavailable):
+        store.failures_wait("addr:x", 1, 900)
     assert [r.getMessage() for r in caplog.records].count(
-        "limiter storage unreachable (ConnectionError); counting in this process meanwhile"
+        "limiter storage unreachable (ConnectionError): no attempt begins until it is "
+        "reachable again (answered 503)"
     ) == 1
+    # What records an attempt already made is best effort, never an error.
+    store.settle(Attempt("entry:u", "t", None, 2, 0, 900, 60), "failure")
     shared.down = False
-    clock.now += FallbackAttemptStore.RETRY_AFTER_FAILURE
+    clock.now += SharedAttemptStore.RETRY_AFTER_FAILURE
     fail(lim, "v")
     assert store.degraded is False
     assert "limiter storage reachable again" in caplog.text

@@ -31,6 +31,7 @@ from passgate.errors import (
     FieldProblem,
     Forbidden,
     InvalidCredentials,
+    LimiterUnavailable,
     MethodNotAllowed,
     NoCredentials,
     PassgateError,
@@ -50,6 +51,8 @@ def _headers(error: PassgateError) -> dict[str, str]:
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, MethodNotAllowed):
         headers["Allow"] = error.allowed
+    if isinstance(error, LimiterUnavailable):
+        headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, NoCredentials):
         headers["WWW-Authenticate"] = "Bearer"
     elif isinstance(error, InvalidCredentials):
