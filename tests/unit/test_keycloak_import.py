@@ -954,3 +954,49 @@ def test_real_keycloak_exports_import(name: str) -> None:
         **AUTH,
     )
     assert loaded.ldap.search_scope == "one"
+
+
+def test_a_live_import_takes_the_issuer_from_the_realms_discovery_document() -> None:
+    """Keycloak started with --hostname issues tokens for that host, not the URL the tool
+    was given: the suggested PASSGATE_AUTH_ISSUER was 127.0.0.1's, and every token 401."""
+    import http.server
+    import threading
+
+    from passgate.tools.keycloak.live import AdminCredentials, fetch_federation
+
+    public = "http://sso.example.test:8443"
+    components = (DATA / "real-26.5.6-admin-api-components.json").read_text()
+
+    class Keycloak(http.server.BaseHTTPRequestHandler):
+        def _json(self, body: str) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def do_POST(self) -> None:  # the admin token
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self._json('{"access_token": "admin-token"}')
+
+        def do_GET(self) -> None:
+            if self.path.endswith("/.well-known/openid-configuration"):
+                self._json(json.dumps({"issuer": f"{public}/realms/passgate"}))
+            elif "/components" in self.path:
+                self._json(components)
+            else:
+                self._json("{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Keycloak)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        credentials = AdminCredentials.from_environment(
+            {"KEYCLOAK_ADMIN": "admin", "KEYCLOAK_ADMIN_PASSWORD": "pw"}
+        )
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        federation = fetch_federation(url, "passgate", credentials, timeout=5)
+    finally:
+        server.shutdown()
+    assert federation.frontend_url == public

@@ -72,13 +72,31 @@ def fetch_federation(
     components = _get(
         f"{base}/admin/realms/{quoted}/components?type={USER_STORAGE}", token, timeout
     )
-    realm_rep = _get(f"{base}/admin/realms/{quoted}", token, timeout)
-    attributes = realm_rep.get("attributes") if isinstance(realm_rep, dict) else None
-    frontend = attributes.get("frontendUrl") if isinstance(attributes, dict) else None
-    frontend = frontend.strip().rstrip("/") if isinstance(frontend, str) and frontend else base
+    frontend = _issuer_base(base, quoted, timeout)
+    if frontend is None:
+        realm_rep = _get(f"{base}/admin/realms/{quoted}", token, timeout)
+        attributes = realm_rep.get("attributes") if isinstance(realm_rep, dict) else None
+        found = attributes.get("frontendUrl") if isinstance(attributes, dict) else None
+        frontend = found.strip().rstrip("/") if isinstance(found, str) and found else base
     if isinstance(components, list) and not components:
         raise KeycloakImportError(f'realm "{realm}" at {base} has no user federation provider')
     return read_components(components, provider, realm, frontend)
+
+
+def _issuer_base(base: str, quoted_realm: str, timeout: float) -> str | None:
+    """Where the realm says it issues tokens (its discovery document's ``issuer``), less
+    ``/realms/<realm>``: what tokens carry as ``iss``, whatever ``--hostname`` or the
+    realm's frontend URL make it. None when the document does not say."""
+    suffix = f"/realms/{quoted_realm}"
+    url = f"{base}{suffix}/.well-known/openid-configuration"
+    try:
+        document = _call(urllib.request.Request(url), timeout, None)  # noqa: S310 (http(s))
+    except KeycloakImportError:
+        return None
+    issuer = document.get("issuer") if isinstance(document, dict) else None
+    if isinstance(issuer, str) and issuer.rstrip("/").endswith(suffix):
+        return issuer.rstrip("/").removesuffix(suffix)
+    return None
 
 
 def _admin_token(base: str, realm: str, credentials: AdminCredentials, timeout: float) -> str:
