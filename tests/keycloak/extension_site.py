@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.server
 import json
 import secrets
+import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,6 +44,61 @@ class Landing(OnePage):
     def __init__(self) -> None:
         page = b"<!doctype html><html lang=en><title>Signed in</title><h1>Signed in</h1></html>"
         super().__init__(page, path="/callback")
+
+
+class FakePassgate:
+    """A loopback stand-in for passgate: answers every change with what the test sets.
+
+    What it is sent (the passwords) is read and dropped, never kept. ``delay``
+    holds the answer back, as a passgate still busy with the directory does.
+    """
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.body = b""
+        self.content_type = "application/json"
+        self.delay = 0.0
+        self.calls = 0
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                fake.calls += 1
+                time.sleep(fake.delay)
+                try:
+                    self.send_response(fake.status)
+                    self.send_header("Content-Type", fake.content_type)
+                    self.send_header("Content-Length", str(len(fake.body)))
+                    self.end_headers()
+                    self.wfile.write(fake.body)
+                except OSError:
+                    pass  # the caller gave up waiting
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def answer(
+        self,
+        status: int,
+        body: bytes | dict[str, Any],
+        *,
+        content_type: str = "application/json",
+        delay: float = 0.0,
+    ) -> None:
+        self.status = status
+        self.body = json.dumps(body).encode() if isinstance(body, dict) else body
+        self.content_type = content_type
+        self.delay = delay
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 @dataclass

@@ -34,6 +34,7 @@ from tests.keycloak.extension_site import (
     ACTION,
     API_KEY_NAME,
     ExtensionSite,
+    FakePassgate,
     SignIn,
     start_extension_site,
 )
@@ -408,6 +409,132 @@ def test_with_passgate_down_nothing_changes_and_the_action_stays_pending(
     assert site.redeem(page.url, request).status_code == 200
     assert directory.can_bind(person.dn, NEW_PASSWORD)
     assert_not_logged(keycloak_server, person.password, NEW_PASSWORD, site.api_key)
+
+
+# -- answers that do not say what happened ---------------------------------------------------
+
+SUCCESS = {"status": True, "data": {"passwordChanged": "OK"}}
+UNEXPECTED = (
+    "The password service gave an unexpected answer, so your password may not have been "
+    f"changed. Please try again later or contact {HELPDESK}."
+)
+OUTCOME_UNKNOWN = (
+    "The password service did not answer, so it is not known whether your password was "
+    "changed. Please first try to sign in again with your new password; if that fails, "
+    f"sign in with your current password and try again, or contact {HELPDESK}."
+)
+MAYBE_NOT_CHANGED = (
+    "The directory could not be reached or could not confirm the change, so your password "
+    "may not have been changed. Please try to sign in again with your new password before "
+    f"you try again here, or contact {HELPDESK}."
+)
+NOT_HERE = f"Your password cannot be changed here right now. Please contact {HELPDESK}."
+
+
+def passgate_error(code: int, message: str) -> dict[str, Any]:
+    return {"status": False, "error": {"code": code, "message": message, "details": []}}
+
+
+@pytest.fixture
+def fake_passgate(site: ExtensionSite) -> Iterator[FakePassgate]:
+    """A stand-in for passgate the action is pointed at; the real one again afterwards."""
+    fake = FakePassgate()
+    site.configure(passgate_url=fake.url, passgate_timeoutSeconds="1")
+    try:
+        yield fake
+    finally:
+        site.configure()
+        fake.close()
+
+
+def test_an_answer_that_does_not_confirm_the_change_keeps_the_action_and_says_so(
+    site: ExtensionSite,
+    at_the_form: AtTheForm,
+    fake_passgate: FakePassgate,
+    directory: Directory,
+    keycloak_server: Keycloak,
+) -> None:
+    person, page, request = at_the_form()
+    cases: list[tuple[str, int, bytes | dict[str, Any], str, float, str]] = [
+        # a wrong URL whose server answers 200 with a page: nothing changed
+        ("200, HTML", 200, b"<html><body>Welcome</body></html>", "text/html", 0, UNEXPECTED),
+        ("200, other JSON", 200, {"status": True, "data": {}}, "application/json", 0, UNEXPECTED),
+        # passgate got the request and went on; the extension stopped waiting
+        ("timeout", 200, SUCCESS, "application/json", 4, OUTCOME_UNKNOWN),
+        # 5030 also covers a change whose outcome passgate could not confirm
+        (
+            "503/5030",
+            503,
+            passgate_error(5030, "Directory unavailable"),
+            "application/json",
+            0,
+            MAYBE_NOT_CHANGED,
+        ),
+        # a wrong path: passgate's own 404, or another server's
+        ("404/4004", 404, passgate_error(4004, "Not found"), "application/json", 0, NOT_HERE),
+        ("404, HTML", 404, b"<html><body>Not Found</body></html>", "text/html", 0, NOT_HERE),
+    ]
+    for label, status, body, content_type, delay, said in cases:
+        fake_passgate.answer(status, body, content_type=content_type, delay=delay)
+        calls = fake_passgate.calls
+        submit(page, person.password, NEW_PASSWORD)
+        assert fake_passgate.calls == calls + 1, label
+        assert site.pending(person.uid) == [ACTION], label  # the sign-in did not finish
+        assert alert(page) == said, label
+        assert_form_empty(page, person.password, NEW_PASSWORD)
+    assert_accessible(page, "outcome unknown")
+    screenshot(page, "not-confirmed")
+    assert directory.can_bind(person.dn, person.password)  # nothing reached the directory
+
+    logged = "".join(p.read_text(errors="replace") for p in keycloak_server.log_files())
+    assert "answered a change with HTTP 200 that is not passgate's success" in logged
+    assert "its outcome is unknown" in logged
+    assert "HTTP 404, code 4004: check passgate.url" in logged
+    assert "HTTP 404, code 0: check passgate.url" in logged
+
+    site.configure()  # the real passgate: the same form, still pending, finishes the sign-in
+    submit(page, person.password, NEW_PASSWORD)
+    page.wait_for_url(re.compile(re.escape(site.landing.url) + r"\?"))
+    assert site.redeem(page.url, request).status_code == 200
+    assert directory.can_bind(person.dn, NEW_PASSWORD)
+    assert_not_logged(keycloak_server, person.password, NEW_PASSWORD, site.api_key)
+
+
+def test_an_unknown_outcome_is_said_in_german(
+    site: ExtensionSite,
+    fake_passgate: FakePassgate,
+    new_page: Callable[..., Page],
+    add_person: PersonFactory,
+) -> None:
+    person = add_person()
+    site.require(person.uid)
+    page = new_page(locale="de-DE")
+    sign_in(page, site, person.uid, person.password)
+
+    fake_passgate.answer(200, SUCCESS, delay=4)
+    submit(page, person.password, NEW_PASSWORD)
+    assert alert(page) == (
+        "Der Passwortdienst hat nicht geantwortet, daher ist unbekannt, ob Ihr Passwort "
+        "geändert wurde. Bitte melden Sie sich zuerst erneut mit Ihrem neuen Passwort an; "
+        "wenn das nicht gelingt, mit Ihrem aktuellen, und versuchen Sie es dann noch einmal, "
+        f"oder wenden Sie sich an {HELPDESK}."
+    )
+    fake_passgate.answer(503, passgate_error(5030, "Directory unavailable"))
+    submit(page, person.password, NEW_PASSWORD)
+    assert alert(page) == (
+        "Das Verzeichnis war nicht erreichbar oder konnte die Änderung nicht bestätigen, "
+        "daher wurde Ihr Passwort möglicherweise nicht geändert. Bitte versuchen Sie zuerst, "
+        "sich mit Ihrem neuen Passwort erneut anzumelden, bevor Sie es hier noch einmal "
+        f"versuchen, oder wenden Sie sich an {HELPDESK}."
+    )
+    fake_passgate.answer(200, b"<html></html>", content_type="text/html")
+    submit(page, person.password, NEW_PASSWORD)
+    assert alert(page) == (
+        "Der Passwortdienst hat unerwartet geantwortet, daher wurde Ihr Passwort "
+        "möglicherweise nicht geändert. Bitte versuchen Sie es später erneut oder wenden Sie "
+        f"sich an {HELPDESK}."
+    )
+    assert site.pending(person.uid) == [ACTION]
 
 
 # -- languages, and who keeps Keycloak's own action ------------------------------------------

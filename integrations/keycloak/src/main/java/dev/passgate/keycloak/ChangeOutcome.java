@@ -18,8 +18,18 @@ public record ChangeOutcome(
 
     /** The outcomes the form tells apart, one per row of passgate's v1 error table that matters. */
     public enum Kind {
-        /** 200: the directory holds the new password. */
+        /** 200 with passgate's success body: the directory holds the new password. */
         CHANGED,
+        /**
+         * A 2xx that is not passgate's success body (e.g. a wrong URL answering with a page):
+         * whatever answered, nothing says the password changed.
+         */
+        UNEXPECTED_ANSWER,
+        /**
+         * The request was sent but no answer came (the timeout, a connection broken after
+         * sending, a proxy's 504): passgate may still have changed the password, or not.
+         */
+        OUTCOME_UNKNOWN,
         /** 400 / 5023: the bind with the current password failed. */
         INCORRECT_PASSWORD,
         /** 400 / 5024: a rule refused the new password; {@link #reason} says which. */
@@ -32,11 +42,20 @@ public record ChangeOutcome(
         TOO_MANY_ATTEMPTS,
         /** 400 / 1001: passgate's own validation, on {@link #field}. */
         INVALID,
-        /** 503 / 5030: the directory did not answer. */
+        /**
+         * 503 / 5030: the directory did not answer, or passgate could not confirm what a change
+         * it sent did; the contract does not tell the two apart, so the change may have happened.
+         */
         DIRECTORY_UNAVAILABLE,
-        /** passgate did not answer, or answered something this extension does not understand. */
+        /**
+         * passgate could not be reached (nothing was sent), or answered an error this extension
+         * does not understand.
+         */
         UNAVAILABLE,
-        /** 401, 403, 404 and the like: the extension or the user's entry is set up wrongly. */
+        /**
+         * 401, 403, 404 (whatever the body, passgate's or not): the extension's URL or key, or the
+         * user's entry, is set up wrongly.
+         */
         MISCONFIGURED
     }
 
@@ -44,7 +63,13 @@ public record ChangeOutcome(
         return new ChangeOutcome(kind, status, code, null, null, 0);
     }
 
+    /** The request could not be sent: nothing changed. */
     static ChangeOutcome unreachable() {
         return of(Kind.UNAVAILABLE, 0, 0);
+    }
+
+    /** The request was sent, but its answer never came. */
+    static ChangeOutcome unknown() {
+        return of(Kind.OUTCOME_UNKNOWN, 0, 0);
     }
 }

@@ -1,17 +1,23 @@
 package dev.passgate.keycloak;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
+import java.net.UnknownHostException;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import javax.net.ssl.SSLHandshakeException;
 import org.jboss.logging.Logger;
 import org.keycloak.util.JsonSerialization;
 
@@ -24,6 +30,11 @@ import org.keycloak.util.JsonSerialization;
  * are logged with passgate's base URL, the HTTP status, passgate's error code and the Java
  * exception's class only. Redirects are never followed, so the key goes nowhere but the
  * configured URL.
+ *
+ * <p>Only passgate's own success body ({@code "status": true} and {@code data.passwordChanged}
+ * {@code "OK"}) counts as a change. A request that could not be sent (no connection) changed
+ * nothing; one that was sent and got no answer (the timeout, a broken connection, a proxy's 504)
+ * has an unknown outcome: passgate may still finish it.
  */
 public final class PassgateClient {
 
@@ -77,22 +88,79 @@ public final class PassgateClient {
         try {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
+            if (notSent(e)) {
+                LOG.warnf(
+                        "passgate at %s could not be reached for a change (%s): nothing was sent",
+                        settings.baseUrl(), e.getClass().getName());
+                return ChangeOutcome.unreachable();
+            }
             LOG.warnf(
-                    "passgate at %s did not answer a change (%s)",
-                    settings.baseUrl(), e.getClass().getName());
-            return ChangeOutcome.unreachable();
+                    "passgate at %s did not answer a change that was sent (%s, timeout %d s):"
+                            + " its outcome is unknown",
+                    settings.baseUrl(), e.getClass().getName(), settings.timeout().toSeconds());
+            return ChangeOutcome.unknown();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return ChangeOutcome.unreachable();
+            LOG.warnf(
+                    "passgate at %s: waiting for a change was interrupted: its outcome is unknown",
+                    settings.baseUrl());
+            return ChangeOutcome.unknown();
         }
         ChangeOutcome outcome = read(response);
-        if (outcome.kind() == ChangeOutcome.Kind.UNAVAILABLE
-                || outcome.kind() == ChangeOutcome.Kind.MISCONFIGURED) {
-            LOG.warnf(
+        switch (outcome.kind()) {
+            case UNEXPECTED_ANSWER -> LOG.warnf(
+                    "passgate at %s answered a change with HTTP %d that is not passgate's success"
+                            + " (check passgate.url): the password may not have been changed",
+                    settings.baseUrl(), outcome.status());
+            case OUTCOME_UNKNOWN -> LOG.warnf(
+                    "passgate at %s answered a change with HTTP %d (a proxy stopped waiting):"
+                            + " its outcome is unknown",
+                    settings.baseUrl(), outcome.status());
+            case DIRECTORY_UNAVAILABLE -> LOG.warnf(
+                    "passgate at %s answered a change with HTTP %d, code %d: the directory did not"
+                            + " answer, or the change's outcome could not be confirmed",
+                    settings.baseUrl(), outcome.status(), outcome.code());
+            case MISCONFIGURED -> LOG.warnf(
+                    "passgate at %s answered a change with HTTP %d, code %d: %s",
+                    settings.baseUrl(), outcome.status(), outcome.code(), misconfiguration(outcome));
+            case UNAVAILABLE -> LOG.warnf(
                     "passgate at %s answered a change with HTTP %d, code %d",
                     settings.baseUrl(), outcome.status(), outcome.code());
+            default -> {
+                // passgate's own answer about the password: the form says it
+            }
         }
         return outcome;
+    }
+
+    /**
+     * Whether the request never left: no connection could be opened (refused, a name that does
+     * not resolve, the connect timeout, a TLS handshake that failed). Anything else after
+     * {@code send} began may have reached passgate.
+     */
+    static boolean notSent(IOException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException
+                    || t instanceof HttpConnectTimeoutException
+                    || t instanceof UnknownHostException
+                    || t instanceof UnresolvedAddressException
+                    || t instanceof SSLHandshakeException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** What to check, for the log, when passgate (or whatever answered) refuses the call itself. */
+    private static String misconfiguration(ChangeOutcome outcome) {
+        return switch (outcome.status()) {
+            case 401 -> "passgate does not accept the API key (check passgate.apiKey)";
+            case 403 -> "the API key lacks passgate's admin role";
+            case 404 -> outcome.code() == 3001
+                    ? "passgate has no entry with this user's id (check the user id attribute)"
+                    : "check passgate.url: this path is not passgate's change-password endpoint";
+            default -> "the extension or the user is set up wrongly";
+        };
     }
 
     /** The rules that apply to {@code userId} ({@code data} of the policy answer), if passgate says. */
@@ -136,16 +204,36 @@ public final class PassgateClient {
         return builder;
     }
 
-    /** passgate's answer as an outcome: its status and {@code error.code} decide, nothing else. */
+    /**
+     * passgate's answer as an outcome: its status, its success body and {@code error.code}
+     * decide, nothing else.
+     */
     static ChangeOutcome read(HttpResponse<byte[]> response) {
         int status = response.statusCode();
-        if (status == 200) {
-            return ChangeOutcome.of(ChangeOutcome.Kind.CHANGED, status, 0);
+        if (status >= 200 && status < 300) {
+            return ChangeOutcome.of(
+                    succeeded(response.body())
+                            ? ChangeOutcome.Kind.CHANGED
+                            : ChangeOutcome.Kind.UNEXPECTED_ANSWER,
+                    status,
+                    0);
+        }
+        if (status == 504) {
+            // passgate never says 504: a proxy in front of it forwarded the call, then gave up.
+            return ChangeOutcome.of(ChangeOutcome.Kind.OUTCOME_UNKNOWN, status, 0);
         }
         JsonNode error;
         try {
             error = parse(response.body()).path("error");
         } catch (IOException e) {
+            error = MissingNode.getInstance();
+        }
+        if (status == 401 || status == 403 || status == 404) {
+            // The extension's URL or key, or the user's entry: whatever the body says.
+            return ChangeOutcome.of(
+                    ChangeOutcome.Kind.MISCONFIGURED, status, error.path("code").asInt(0));
+        }
+        if (error.isMissingNode()) {
             return ChangeOutcome.of(ChangeOutcome.Kind.UNAVAILABLE, status, 0);
         }
         int code = error.path("code").asInt(0);
@@ -169,11 +257,30 @@ public final class PassgateClient {
         return new ChangeOutcome(kind, status, code, field, reason, retryAfter);
     }
 
+    /** passgate's success body: {@code {"status": true, "data": {"passwordChanged": "OK"}}}. */
+    private static boolean succeeded(byte[] body) {
+        JsonNode answer;
+        try {
+            answer = parse(body);
+        } catch (IOException e) {
+            return false;
+        }
+        JsonNode changed = answer.path("data").path("passwordChanged");
+        return answer.path("status").isBoolean()
+                && answer.path("status").booleanValue()
+                && changed.isTextual()
+                && "OK".equals(changed.textValue());
+    }
+
     private static JsonNode parse(byte[] body) throws IOException {
         if (body == null || body.length == 0 || body.length > MAX_ANSWER_BYTES) {
             throw new IOException("no usable answer");
         }
-        return JsonSerialization.mapper.readTree(body);
+        JsonNode root = JsonSerialization.mapper.readTree(body);
+        if (root == null) {
+            throw new IOException("no usable answer");
+        }
+        return root;
     }
 
     private static long seconds(String value) {

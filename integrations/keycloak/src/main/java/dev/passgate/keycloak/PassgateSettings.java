@@ -36,7 +36,12 @@ public record PassgateSettings(
     public static final String REPLACE_UPDATE_PASSWORD = "passgate.replaceUpdatePassword";
 
     public static final String DEFAULT_USER_ID_ATTRIBUTE = "passgateUserId";
-    public static final int DEFAULT_TIMEOUT_SECONDS = 10;
+    /**
+     * passgate's worst case for one change with its defaults is several LDAP operations, each
+     * allowed PASSGATE_LDAP_OPERATION_TIMEOUT (10 s) after PASSGATE_LDAP_CONNECT_TIMEOUT (5 s):
+     * the lookup, the person's bind, the change; 10 s was shorter than passgate could take.
+     */
+    public static final int DEFAULT_TIMEOUT_SECONDS = 30;
 
     /** Settings from the action's config map (null or empty: every default, no URL). */
     public static PassgateSettings from(Map<String, String> config) {

@@ -37,7 +37,9 @@ import org.keycloak.vault.VaultStringSecret;
  * <p>Which users: {@link #evaluateTriggers} turns a pending {@code UPDATE_PASSWORD} of an LDAP
  * user into this action, and this action of anyone else back into {@code UPDATE_PASSWORD}; so
  * Keycloak's own action stays for everyone not in an LDAP federation. Until passgate says the
- * password changed, the action stays pending: nothing else finishes the sign-in.
+ * password changed (its success body, nothing less), the action stays pending: nothing else
+ * finishes the sign-in. When the outcome cannot be known (no answer to a request that was sent,
+ * or 5030), the form says the change may have happened rather than that it did not.
  */
 public final class PassgateUpdatePassword implements RequiredActionProvider {
 
@@ -192,10 +194,30 @@ public final class PassgateUpdatePassword implements RequiredActionProvider {
                                     outcome,
                                     next,
                                     () -> client.policy(settings, apiKey.get(), userId, address))));
+            case UNEXPECTED_ANSWER -> refuse(
+                    context,
+                    outcome,
+                    List.of(
+                            new FormMessage(
+                                    FormMessage.GLOBAL,
+                                    "passgateUnexpectedAnswer",
+                                    helpdesk(context, settings))));
+            case OUTCOME_UNKNOWN -> refuse(
+                    context,
+                    outcome,
+                    List.of(
+                            new FormMessage(
+                                    FormMessage.GLOBAL,
+                                    "passgateOutcomeUnknown",
+                                    helpdesk(context, settings))));
             case DIRECTORY_UNAVAILABLE -> refuse(
                     context,
                     outcome,
-                    List.of(new FormMessage(FormMessage.GLOBAL, "passgateDirectoryUnavailable")));
+                    List.of(
+                            new FormMessage(
+                                    FormMessage.GLOBAL,
+                                    "passgateDirectoryUnavailable",
+                                    helpdesk(context, settings))));
             case UNAVAILABLE -> refuse(
                     context,
                     outcome,

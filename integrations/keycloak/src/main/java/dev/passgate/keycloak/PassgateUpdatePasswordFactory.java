@@ -92,7 +92,9 @@ public final class PassgateUpdatePasswordFactory implements RequiredActionFactor
                 new ProviderConfigProperty(
                         PassgateSettings.TIMEOUT,
                         "Timeout (seconds)",
-                        "How long to wait for passgate's answer (1 to 120).",
+                        "How long to wait for passgate's answer (1 to 120). Longer than passgate's"
+                                + " own worst case: a change still unanswered then may be done"
+                                + " anyway, and the form can only say so.",
                         ProviderConfigProperty.STRING_TYPE,
                         Integer.toString(PassgateSettings.DEFAULT_TIMEOUT_SECONDS)));
         properties.add(

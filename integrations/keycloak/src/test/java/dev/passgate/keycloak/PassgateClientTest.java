@@ -8,8 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -50,6 +54,7 @@ class PassgateClientTest {
     private int status;
     private String answer;
     private Map<String, String> headers = Map.of();
+    private long delayMillis;
 
     @BeforeEach
     void start() throws IOException {
@@ -63,6 +68,13 @@ class PassgateClientTest {
                                     "key", String.valueOf(exchange.getRequestHeaders().getFirst("X-API-Key")),
                                     "xff", String.valueOf(exchange.getRequestHeaders().getFirst("X-Forwarded-For"))));
                     bodies.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+                    if (delayMillis > 0) {
+                        try {
+                            Thread.sleep(delayMillis);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
                     byte[] body = answer.getBytes(StandardCharsets.UTF_8);
                     headers.forEach((k, v) -> exchange.getResponseHeaders().add(k, v));
                     exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
@@ -84,12 +96,20 @@ class PassgateClientTest {
     }
 
     private PassgateSettings settings(String url, boolean forward) {
+        return settings(url, forward, "5");
+    }
+
+    private PassgateSettings settings(String url, boolean forward, String timeoutSeconds) {
         return PassgateSettings.from(
                 Map.of(
                         PassgateSettings.URL, url,
                         PassgateSettings.API_KEY, "unused: the key is passed resolved",
-                        PassgateSettings.TIMEOUT, "5",
+                        PassgateSettings.TIMEOUT, timeoutSeconds,
                         PassgateSettings.FORWARD_CLIENT_ADDRESS, Boolean.toString(forward)));
+    }
+
+    private boolean loggedThat(String text) {
+        return logged.stream().anyMatch(line -> line.contains(text));
     }
 
     private String url() {
@@ -102,6 +122,14 @@ class PassgateClientTest {
         this.headers = headers;
         return PassgateClient.create()
                 .changePassword(settings(url(), true), KEY, USER_ID, OLD, NEW, "10.1.2.3");
+    }
+
+    private ChangeOutcome change(String timeoutSeconds, int status, String answer) {
+        this.status = status;
+        this.answer = answer;
+        return PassgateClient.create()
+                .changePassword(
+                        settings(url(), true, timeoutSeconds), KEY, USER_ID, OLD, NEW, "10.1.2.3");
     }
 
     @Test
@@ -197,7 +225,129 @@ class PassgateClientTest {
         assertEquals(ChangeOutcome.Kind.UNAVAILABLE, outcome.kind());
         assertEquals(0, outcome.status());
         assertNull(outcome.reason());
-        assertTrue(logged.stream().anyMatch(line -> line.contains("did not answer")), logged.toString());
+        assertTrue(loggedThat("could not be reached"), logged.toString());
+    }
+
+    @Test
+    void aHostThatDoesNotResolveIsUnavailable() {
+        ChangeOutcome outcome =
+                PassgateClient.create()
+                        .changePassword(
+                                settings("http://passgate.invalid", true), KEY, USER_ID, OLD, NEW, null);
+        assertEquals(ChangeOutcome.Kind.UNAVAILABLE, outcome.kind());
+    }
+
+    // -- a 200 is a change only with passgate's success body -------------------------------
+
+    @Test
+    void onlyPassgatesSuccessBodyIsAChange() {
+        String[] notPassgates = {
+            "<html><body>Welcome " + NEW + "</body></html>",
+            "",
+            "{}",
+            "[]",
+            "{\"status\": true}",
+            "{\"status\": true, \"data\": {}}",
+            "{\"status\": \"true\", \"data\": {\"passwordChanged\": \"OK\"}}",
+            "{\"status\": false, \"data\": {\"passwordChanged\": \"OK\"}}",
+            "{\"status\": true, \"data\": {\"passwordChanged\": \"ok\"}}",
+            "{\"status\": true, \"data\": {\"passwordChanged\": true}}",
+        };
+        for (String body : notPassgates) {
+            ChangeOutcome outcome = change(200, body, Map.of());
+            assertEquals(ChangeOutcome.Kind.UNEXPECTED_ANSWER, outcome.kind(), body);
+            assertEquals(200, outcome.status(), body);
+        }
+        assertEquals(ChangeOutcome.Kind.UNEXPECTED_ANSWER, change(204, "", Map.of()).kind());
+        assertTrue(loggedThat("that is not passgate's success"), logged.toString());
+        assertEquals(
+                ChangeOutcome.Kind.CHANGED,
+                change(200, "{\"status\":true,\"data\":{\"passwordChanged\":\"OK\"}}", Map.of())
+                        .kind());
+    }
+
+    // -- sent, but no answer: the outcome is unknown ----------------------------------------
+
+    @Test
+    void noAnswerInTimeIsAnUnknownOutcomeNotANoChange() {
+        delayMillis = 2500;
+        ChangeOutcome outcome =
+                change(
+                        "1",
+                        200,
+                        "{\"status\": true, \"data\": {\"passwordChanged\": \"OK\"}}");
+        assertEquals(ChangeOutcome.Kind.OUTCOME_UNKNOWN, outcome.kind());
+        assertEquals(1, seen.size()); // it was sent, and passgate went on with it
+        assertTrue(loggedThat("its outcome is unknown"), logged.toString());
+    }
+
+    @Test
+    void aConnectionBrokenAfterTheRequestIsAnUnknownOutcome() throws Exception {
+        try (ServerSocket raw = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread reader =
+                    new Thread(
+                            () -> {
+                                try (Socket socket = raw.accept()) {
+                                    socket.setSoTimeout(500);
+                                    InputStream in = socket.getInputStream();
+                                    byte[] buffer = new byte[8192];
+                                    try {
+                                        while (in.read(buffer) >= 0) {
+                                            // the request, read and dropped; then the line breaks
+                                        }
+                                    } catch (SocketTimeoutException done) {
+                                        // all of it arrived
+                                    }
+                                } catch (IOException e) {
+                                    // the test's own end
+                                }
+                            });
+            reader.start();
+            ChangeOutcome outcome =
+                    PassgateClient.create()
+                            .changePassword(
+                                    settings("http://127.0.0.1:" + raw.getLocalPort(), true),
+                                    KEY,
+                                    USER_ID,
+                                    OLD,
+                                    NEW,
+                                    null);
+            reader.join();
+            assertEquals(ChangeOutcome.Kind.OUTCOME_UNKNOWN, outcome.kind());
+            assertTrue(loggedThat("its outcome is unknown"), logged.toString());
+        }
+    }
+
+    @Test
+    void aProxysGatewayTimeoutIsAnUnknownOutcome() {
+        assertEquals(
+                ChangeOutcome.Kind.OUTCOME_UNKNOWN,
+                change(504, "<html>Gateway Timeout</html>", Map.of()).kind());
+    }
+
+    // -- 401, 403, 404: set up wrongly, whatever the body -----------------------------------
+
+    @Test
+    void aWrongPathOrKeyIsMisconfiguredWhateverTheBody() {
+        String[][] answers = {
+            {"404", "{\"status\": false, \"error\": {\"code\": 4004, \"message\": \"Not found\","
+                    + " \"details\": []}}"},
+            {"404", "<html><body>Not Found</body></html>"},
+            {"404", ""},
+            {"404", "{\"status\": false, \"error\": {\"code\": 3001}}"},
+            {"401", "{\"status\": false, \"error\": {\"code\": 4001}}"},
+            {"401", "<html>Unauthorized</html>"},
+            {"403", ""},
+        };
+        for (String[] answer : answers) {
+            assertEquals(
+                    ChangeOutcome.Kind.MISCONFIGURED,
+                    change(Integer.parseInt(answer[0]), answer[1], Map.of()).kind(),
+                    answer[0] + " " + answer[1]);
+        }
+        assertTrue(loggedThat("HTTP 404, code 4004: check passgate.url"), logged.toString());
+        assertTrue(loggedThat("HTTP 404, code 0: check passgate.url"), logged.toString());
+        assertTrue(loggedThat("HTTP 401, code 4001: passgate does not accept"), logged.toString());
     }
 
     @Test

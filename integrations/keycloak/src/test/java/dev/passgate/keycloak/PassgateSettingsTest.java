@@ -17,7 +17,7 @@ class PassgateSettingsTest {
         assertNull(settings.baseUrl());
         assertFalse(settings.complete());
         assertEquals("passgateUserId", settings.userIdAttribute());
-        assertEquals(Duration.ofSeconds(10), settings.timeout());
+        assertEquals(Duration.ofSeconds(30), settings.timeout());
         assertTrue(settings.forwardClientAddress());
         assertTrue(settings.replaceUpdatePassword());
     }
@@ -42,10 +42,11 @@ class PassgateSettingsTest {
 
     @Test
     void aTimeoutOutsideOneToHundredTwentySecondsIsTheDefault() {
-        assertEquals(30, PassgateSettings.timeoutSeconds("30"));
-        assertEquals(10, PassgateSettings.timeoutSeconds("0"));
-        assertEquals(10, PassgateSettings.timeoutSeconds("121"));
-        assertEquals(10, PassgateSettings.timeoutSeconds("soon"));
+        assertEquals(10, PassgateSettings.timeoutSeconds("10"));
+        assertEquals(120, PassgateSettings.timeoutSeconds("120"));
+        assertEquals(30, PassgateSettings.timeoutSeconds("0"));
+        assertEquals(30, PassgateSettings.timeoutSeconds("121"));
+        assertEquals(30, PassgateSettings.timeoutSeconds("soon"));
     }
 
     @Test
