@@ -139,6 +139,11 @@ def test_every_catalogue_has_every_english_key() -> None:
         ("de;q=0, en", "en"),
         ("xx, *", "en"),
         ("de;q=abc", "en"),
+        # RFC 9110: parameter names in any case, q after other parameters, q at most 1
+        ("de;Q=0.1, en;q=0.5", "en"),
+        ("de;level=1;q=0.2, en;q=0.5", "en"),
+        ("de;q=inf, en;q=0.5", "en"),
+        ("de;q=1.5, en;q=0.5", "en"),
     ],
 )
 def test_language_from_accept_language(header: str | None, language: str) -> None:

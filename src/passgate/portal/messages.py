@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,19 +26,27 @@ def catalogues() -> dict[str, dict[str, str]]:
     return found
 
 
+QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")  # RFC 9110 12.4.2
+
+
+def _quality(params: list[str]) -> float | None:
+    """The ``q`` parameter (any case, wherever it stands), 1 without one; None if malformed."""
+    for param in params:
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "q":
+            value = value.strip()
+            return float(value) if QVALUE.fullmatch(value) else None
+    return 1.0
+
+
 def negotiate(accept_language: str | None) -> str:
     """The best catalogue for an ``Accept-Language`` header (RFC 9110 12.5.4), else English."""
     known = catalogues()
     ranked: list[tuple[float, int, str]] = []
     for position, item in enumerate((accept_language or "").split(",")):
-        tag, _, params = item.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                continue
-        if tag and quality > 0:
+        tag, *params = item.strip().split(";")
+        quality = _quality(params)
+        if tag and quality is not None and quality > 0:
             ranked.append((-quality, position, tag.strip().lower()))
     for _, _, tag in sorted(ranked):
         for candidate in (tag, tag.split("-")[0]):
