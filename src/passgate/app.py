@@ -68,6 +68,11 @@ def security_headers(path: str) -> list[tuple[bytes, bytes]]:
     ]
 
 
+def _encoded_slash(scope: Scope) -> bool:
+    raw: bytes | None = scope.get("raw_path")
+    return raw is not None and b"%" in raw and b"%2f" in raw.lower()
+
+
 class ResponseGuard:
     """Every answer gets ``Cache-Control: no-store`` and the security headers
     (:func:`security_headers`); no exception escapes as a trace.
@@ -112,7 +117,12 @@ class ResponseGuard:
             await send(message)
 
         try:
-            if not await dispatch_directly(self.direct, scope, receive, guarded_send):
+            if _encoded_slash(scope):
+                # Routing reads the decoded path: /v1/users/<id>%2Fchange-password would be
+                # the change endpoint to passgate and another path to a proxy in front.
+                response = presenter_for(scope)(RouteNotFound(), Request(scope))
+                await response(scope, receive, guarded_send)
+            elif not await dispatch_directly(self.direct, scope, receive, guarded_send):
                 await self.app(scope, receive, guarded_send)
         except Exception as exc:
             frames = "".join(traceback.format_tb(exc.__traceback__))

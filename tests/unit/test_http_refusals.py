@@ -98,3 +98,16 @@ def test_metrics_moved_to_their_own_port_are_a_404_here() -> None:
     response = client(metrics_port=19999).get("/metrics")
     assert response.status_code == 404
     assert response.json() == V1_NOT_FOUND
+
+
+@pytest.mark.parametrize("slash", ["%2F", "%2f"])
+def test_an_encoded_slash_is_no_path_of_ours(slash: str) -> None:
+    """Routing reads the decoded path: '<id>%2Fchange-password' was the change endpoint,
+    where a proxy in front sees one path segment."""
+    path = "/v1/users/" + "a" * 24 + slash + "change-password"
+    response = client().post(path, json={})
+    assert response.status_code == 404
+    assert response.json() == V1_NOT_FOUND
+    workspace = client().post("/api/workspace/account" + slash + "change-password", json={})
+    assert workspace.status_code == 404
+    assert workspace.json()["Errors"][0]["Code"] == "NotFound"
