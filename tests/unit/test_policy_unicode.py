@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from passgate.errors import PasswordPolicyRejected, PolicyReason
 from passgate.policy.local import LocalRules, name_tokens
@@ -87,3 +90,17 @@ def test_name_tokens_are_folded_and_keep_their_marks() -> None:
 def test_only_real_symbols_count_as_symbols(new: str, expected: PolicyReason | None) -> None:
     rules = LocalRules(LocalPolicy(min_symbols=2, min_digits=2, min_uppercase=1))
     assert refused(rules, new) is expected
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_the_ascii_shortcuts_agree_with_the_general_path(text: str) -> None:
+    """ASCII text (the common case) skips normalisation: the result must be the same."""
+    from passgate.policy import local
+
+    general_fold = unicodedata.normalize("NFKC", text.casefold())
+    assert local.fold(text) == general_fold
+    assert local.bare(general_fold) == general_fold
+    general_split = [p for p in re.split(r"[^\w]|_", text) if p]
+    assert local._split(text) == general_split
+    symbols = sum(local.is_symbol(c) for c in text)
+    assert symbols == sum(not c.isalnum() and c.isprintable() for c in text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 import unicodedata
 from array import array
@@ -113,6 +114,8 @@ def _has_control(text: str) -> bool:
 def fold(text: str) -> str:
     """Text as the name rule compares it: NFKC (a fullwidth letter is the plain one),
     without format characters (a zero-width joiner, a direction mark), case-folded."""
+    if text.isascii():  # the common case, and each step is the identity but the case
+        return text.lower()
     text = unicodedata.normalize("NFKC", text)
     text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     return unicodedata.normalize("NFKC", text.casefold())
@@ -120,6 +123,8 @@ def fold(text: str) -> str:
 
 def bare(folded: str) -> str:
     """A folded text without its combining marks: "müller" -> "muller", "i̇rem" -> "irem"."""
+    if folded.isascii():
+        return folded
     decomposed = unicodedata.normalize("NFD", folded)
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if not _is_mark(c)))
 
@@ -128,8 +133,13 @@ def _is_mark(c: str) -> bool:
     return unicodedata.category(c).startswith("M")
 
 
+ASCII_SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
+
+
 def _split(text: str) -> list[str]:
     """Parts between anything that is no letter, digit or mark (punctuation, spaces, "_")."""
+    if text.isascii():
+        return [part for part in ASCII_SEPARATORS.split(text) if part]
     parts, current = [], []
     for c in text:
         if unicodedata.category(c)[0] in "LNM":
@@ -231,7 +241,9 @@ class LocalRules:
             "min_lowercase": sum(c.islower() for c in new),
             "min_uppercase": sum(c.isupper() for c in new),
             "min_digits": sum(c.isdigit() for c in new),
-            "min_symbols": sum(is_symbol(c) for c in new),
+            "min_symbols": sum(is_symbol(c) for c in new)
+            if not new.isascii()
+            else sum(not c.isalnum() and c.isprintable() for c in new),
         }
         if any(counts[name] < getattr(p, name) for name in counts):
             raise _refusal(PolicyReason.QUALITY, "character classes")
