@@ -113,7 +113,8 @@ public final class PassgateClient {
                             + " (check passgate.url): the password may not have been changed",
                     settings.baseUrl(), outcome.status());
             case OUTCOME_UNKNOWN -> LOG.warnf(
-                    "passgate at %s answered a change with HTTP %d (a proxy stopped waiting):"
+                    "passgate at %s answered a change with HTTP %d (a proxy that stopped waiting or"
+                            + " lost the answer, or an error after the directory answered):"
                             + " its outcome is unknown",
                     settings.baseUrl(), outcome.status());
             case DIRECTORY_UNAVAILABLE -> LOG.warnf(
@@ -218,8 +219,9 @@ public final class PassgateClient {
                     status,
                     0);
         }
-        if (status == 504) {
-            // passgate never says 504: a proxy in front of it forwarded the call, then gave up.
+        if (status == 500 || status == 502 || status == 504) {
+            // 504, 502: a proxy in front of passgate forwarded the call, then gave up or lost
+            // the answer; 500: passgate's 5000 (or a proxy's) can come after the change was made.
             return ChangeOutcome.of(ChangeOutcome.Kind.OUTCOME_UNKNOWN, status, 0);
         }
         JsonNode error;

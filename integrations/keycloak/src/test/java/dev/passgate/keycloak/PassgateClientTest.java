@@ -203,10 +203,11 @@ class PassgateClientTest {
 
     @Test
     void anAnswerThatIsNotPassgatesIsUnavailable() {
+        // A proxy's 503 (nothing behind it to forward to), or a status passgate never says.
         assertEquals(
                 ChangeOutcome.Kind.UNAVAILABLE,
-                change(502, "<html>Bad gateway</html>", Map.of()).kind());
-        assertEquals(ChangeOutcome.Kind.UNAVAILABLE, change(500, "", Map.of()).kind());
+                change(503, "<html>Service Unavailable</html>", Map.of()).kind());
+        assertEquals(ChangeOutcome.Kind.UNAVAILABLE, change(418, "", Map.of()).kind());
     }
 
     @Test
@@ -323,6 +324,23 @@ class PassgateClientTest {
         assertEquals(
                 ChangeOutcome.Kind.OUTCOME_UNKNOWN,
                 change(504, "<html>Gateway Timeout</html>", Map.of()).kind());
+    }
+
+    @Test
+    void anErrorThatMayComeAfterTheChangeIsAnUnknownOutcome() {
+        // A proxy's 502 (the answer lost on the way back), passgate's 500/5000 (an error after
+        // the directory answered): "not changed" could be false, as it was before.
+        assertEquals(
+                ChangeOutcome.Kind.OUTCOME_UNKNOWN,
+                change(502, "<html>Bad Gateway</html>", Map.of()).kind());
+        assertEquals(
+                ChangeOutcome.Kind.OUTCOME_UNKNOWN,
+                change(
+                                500,
+                                "{\"status\": false, \"error\": {\"code\": 5000,"
+                                        + " \"message\": \"Internal error\"}}",
+                                Map.of())
+                        .kind());
     }
 
     // -- 401, 403, 404: set up wrongly, whatever the body -----------------------------------
